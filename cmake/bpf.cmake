@@ -10,15 +10,17 @@ file(MAKE_DIRECTORY ${WEFT_BPF_SKEL_DIR})
 function(weft_bpf_skeleton name source)
   set(obj ${WEFT_BPF_SKEL_DIR}/${name}.bpf.o)
   set(skel ${WEFT_BPF_SKEL_DIR}/${name}.skel.h)
-  file(GLOB bpf_headers ${CMAKE_SOURCE_DIR}/bpf/include/*.h ${CMAKE_SOURCE_DIR}/bpf/lib/*.h)
+  # clang writes the headers it read into a depfile, so editing any bpf/ header rebuilds.
   add_custom_command(
     OUTPUT ${obj}
     COMMAND ${CLANG_BPF} -target bpf -O2 -g -Wall -Werror
             -D__TARGET_ARCH_x86
             -I${CMAKE_SOURCE_DIR}/bpf/include -I${CMAKE_SOURCE_DIR}/bpf
             -I/usr/include/x86_64-linux-gnu
+            -MD -MF ${obj}.d
             -c ${CMAKE_CURRENT_SOURCE_DIR}/${source} -o ${obj}
-    DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${source} ${bpf_headers}
+    DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${source}
+    DEPFILE ${obj}.d
     COMMENT "BPF ${source}"
     VERBATIM)
   add_custom_command(

@@ -9,12 +9,15 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/net/address.h"
 
 namespace weft::agent::capture {
+
+class LocalSplicer;  // splice.h
 
 struct CaptureOptions {
   std::string bpffs_root;   // maps and links are pinned here (created if absent)
@@ -77,6 +80,16 @@ class Capture : public OriginalDestinationTable {
   int telemetryFd() const;
   // Consumes pending telemetry events without blocking.
   absl::Status drainTelemetry(const std::function<void(const ConnectionClosed&)>& on_close);
+
+  // The data plane's per-CPU reason counters (weft_abi.h WEFT_STATS), summed over CPUs.
+  struct Counter {
+    std::string name;  // e.g. "captured_v4", "events_ringbuf_full"
+    uint64_t value = 0;
+  };
+  absl::StatusOr<std::vector<Counter>> counters() const;
+
+  // The same-node kernel fast path (splice.h); lives as long as this Capture.
+  LocalSplicer& splicer();
 
   class Impl;
 

@@ -1,0 +1,48 @@
+#include "agent/admin/admin_routes.h"
+
+#include <nlohmann/json.hpp>
+
+#include "absl/time/time.h"
+#include "agent/config/config_loader.h"
+
+namespace weft::agent::admin {
+
+using common::http::Request;
+using common::http::Response;
+
+std::string configDump(const config::ConfigSnapshot& snapshot) {
+  nlohmann::json dump;
+  dump["version"] = snapshot.version();
+  dump["loaded_at"] =
+      absl::FormatTime(absl::RFC3339_full, snapshot.loadedAt(), absl::UTCTimeZone());
+  // Protobuf prints valid JSON; parsing without exceptions keeps a surprise from throwing.
+  dump["config"] = nlohmann::json::parse(config::nodeConfigToJson(snapshot.config()), nullptr,
+                                         /*allow_exceptions=*/false);
+  return dump.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+void addAdminRoutes(common::http::Server& server, AdminSources sources) {
+  server.route("/metrics", [&metrics = sources.metrics](const Request&) {
+    return Response{.content_type = "text/plain; version=0.0.4; charset=utf-8",
+                    .body = metrics.render()};
+  });
+  server.route("/healthz", [](const Request&) { return Response{.body = "ok\n"}; });
+  server.route("/ready", [&config = sources.config, ready = sources.ready](const Request&) {
+    if (config.current() == nullptr) {
+      return Response{.status = 503, .body = "config not loaded\n"};
+    }
+    if (!ready()) {
+      return Response{.status = 503, .body = "data plane not in sync with config\n"};
+    }
+    return Response{.body = "ready\n"};
+  });
+  server.route("/config_dump", [&config = sources.config](const Request&) {
+    const config::ConfigSnapshotPtr snapshot = config.current();
+    if (snapshot == nullptr) {
+      return Response{.status = 503, .body = "config not loaded\n"};
+    }
+    return Response{.content_type = "application/json", .body = configDump(*snapshot)};
+  });
+}
+
+}  // namespace weft::agent::admin

@@ -1,0 +1,220 @@
+#include "agent/config/config_snapshot.h"
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "common/util/status_macros.h"
+
+namespace weft::agent::config {
+
+using api::v1alpha1::NodeConfig;
+
+const ServiceTarget* ConfigSnapshot::findService(const common::SocketAddress& vip) const {
+  auto it = target_by_vip_.find(vip);
+  return it == target_by_vip_.end() ? nullptr : &targets_[it->second];
+}
+
+const WorkloadInfo* ConfigSnapshot::findWorkload(const common::IpAddress& ip) const {
+  auto it = workload_by_ip_.find(ip);
+  return it == workload_by_ip_.end() ? nullptr : &workloads_[it->second];
+}
+
+const WorkloadInfo* ConfigSnapshot::findWorkloadByUid(absl::string_view uid) const {
+  auto it = workload_by_uid_.find(uid);
+  return it == workload_by_uid_.end() ? nullptr : &workloads_[it->second];
+}
+
+namespace {
+
+std::string quoted(absl::string_view s) {
+  return absl::StrCat("\"", s, "\"");
+}
+
+absl::Status invalid(absl::string_view path, absl::string_view problem) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ": ", problem));
+}
+
+absl::Status requireNonEmpty(absl::string_view path, const std::string& value) {
+  if (value.empty()) {
+    return invalid(path, "must not be empty");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<common::IpAddress> parseIp(absl::string_view path, const std::string& text) {
+  auto ip = common::IpAddress::Parse(text);
+  if (!ip.ok()) {
+    return invalid(path, absl::StrCat(quoted(text), " is not an IP address"));
+  }
+  return *ip;
+}
+
+absl::StatusOr<uint16_t> parsePort(absl::string_view path, uint32_t port) {
+  if (port < 1 || port > 65535) {
+    return invalid(path, absl::StrCat(port, " is not a port (1-65535)"));
+  }
+  return static_cast<uint16_t>(port);
+}
+
+// True for TCP ports (captured), false for the protocols the mesh passes through.
+absl::StatusOr<bool> isTcp(absl::string_view path, const std::string& protocol) {
+  if (protocol.empty() || protocol == "TCP") {
+    return true;
+  }
+  if (protocol == "UDP" || protocol == "SCTP") {
+    return false;
+  }
+  return invalid(path, absl::StrCat(quoted(protocol), " is not a protocol (TCP, UDP, SCTP)"));
+}
+
+std::string labelOr(const std::string& preferred, const std::string& fallback) {
+  return preferred.empty() ? fallback : preferred;
+}
+
+}  // namespace
+
+// Validates while building, so every check sees the field path it reports.
+class SnapshotBuilder {
+ public:
+  SnapshotBuilder(NodeConfig config, absl::Time loaded_at) : snapshot_(new ConfigSnapshot()) {
+    snapshot_->config_ = std::move(config);
+    snapshot_->loaded_at_ = loaded_at;
+  }
+
+  absl::StatusOr<ConfigSnapshotPtr> build(absl::string_view node_name) {
+    const NodeConfig& config = snapshot_->config_;
+    if (config.node_name() != node_name) {
+      return invalid("node_name", absl::StrCat(quoted(config.node_name()), " is not this node (",
+                                               quoted(node_name), ")"));
+    }
+    for (int i = 0; i < config.workloads_size(); ++i) {
+      RETURN_IF_ERROR(addWorkload(i, config.workloads(i)));
+    }
+    for (int i = 0; i < config.services_size(); ++i) {
+      RETURN_IF_ERROR(addService(i, config.services(i)));
+    }
+    return ConfigSnapshotPtr(std::move(snapshot_));
+  }
+
+ private:
+  absl::Status addWorkload(int index, const api::v1alpha1::Workload& w) {
+    const std::string path = absl::StrCat("workloads[", index, "]");
+    RETURN_IF_ERROR(requireNonEmpty(absl::StrCat(path, ".name"), w.name()));
+    RETURN_IF_ERROR(requireNonEmpty(absl::StrCat(path, ".namespace"), w.namespace_()));
+    RETURN_IF_ERROR(requireNonEmpty(absl::StrCat(path, ".uid"), w.uid()));
+    ASSIGN_OR_RETURN(const common::IpAddress ip, parseIp(absl::StrCat(path, ".ip"), w.ip()));
+    if (auto [it, fresh] = snapshot_->workload_by_uid_.try_emplace(w.uid(), index); !fresh) {
+      return invalid(
+          absl::StrCat(path, ".uid"),
+          absl::StrCat(quoted(w.uid()), " is already used by workloads[", it->second, "]"));
+    }
+    const size_t slot = snapshot_->workloads_.size();
+    if (auto [it, fresh] = snapshot_->workload_by_ip_.try_emplace(ip, slot); !fresh) {
+      return invalid(
+          absl::StrCat(path, ".ip"),
+          absl::StrCat(quoted(w.ip()), " is already used by workloads[", it->second, "]"));
+    }
+    snapshot_->workloads_.push_back(WorkloadInfo{
+        .name = w.name(),
+        .namespace_name = w.namespace_(),
+        .uid = w.uid(),
+        .service_account = w.service_account(),
+        .ip = ip,
+        .workload_label = labelOr(w.workload_name(), w.name()),
+        .mesh_enabled = w.mesh_enabled(),
+    });
+    return absl::OkStatus();
+  }
+
+  absl::Status addService(int index, const api::v1alpha1::Service& s) {
+    const std::string path = absl::StrCat("services[", index, "]");
+    RETURN_IF_ERROR(requireNonEmpty(absl::StrCat(path, ".name"), s.name()));
+    RETURN_IF_ERROR(requireNonEmpty(absl::StrCat(path, ".namespace"), s.namespace_()));
+    if (!api::v1alpha1::LoadBalancer_IsValid(s.load_balancer())) {
+      return invalid(absl::StrCat(path, ".load_balancer"),
+                     absl::StrCat(s.load_balancer(), " is not a load balancer"));
+    }
+    std::vector<common::IpAddress> vips;
+    for (int v = 0; v < s.vips_size(); ++v) {
+      ASSIGN_OR_RETURN(auto vip, parseIp(absl::StrCat(path, ".vips[", v, "]"), s.vips(v)));
+      vips.push_back(vip);
+    }
+    std::vector<common::IpAddress> endpoint_ips;
+    for (int e = 0; e < s.endpoints_size(); ++e) {
+      ASSIGN_OR_RETURN(auto ip,
+                       parseIp(absl::StrCat(path, ".endpoints[", e, "].ip"), s.endpoints(e).ip()));
+      endpoint_ips.push_back(ip);
+    }
+    for (int p = 0; p < s.ports_size(); ++p) {
+      RETURN_IF_ERROR(addServicePort(index, s, p, vips, endpoint_ips));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status addServicePort(int index, const api::v1alpha1::Service& s, int p,
+                              const std::vector<common::IpAddress>& vips,
+                              const std::vector<common::IpAddress>& endpoint_ips) {
+    const std::string path = absl::StrCat("services[", index, "].ports[", p, "]");
+    const api::v1alpha1::ServicePort& sp = s.ports(p);
+    ASSIGN_OR_RETURN(const uint16_t port, parsePort(absl::StrCat(path, ".port"), sp.port()));
+    uint16_t target_port = port;
+    if (sp.target_port() != 0) {
+      ASSIGN_OR_RETURN(target_port,
+                       parsePort(absl::StrCat(path, ".target_port"), sp.target_port()));
+    }
+    ASSIGN_OR_RETURN(const bool tcp, isTcp(absl::StrCat(path, ".protocol"), sp.protocol()));
+    if (!tcp) {
+      return absl::OkStatus();
+    }
+    ServiceTarget target{
+        .name = s.name(),
+        .namespace_name = s.namespace_(),
+        .fqdn = absl::StrCat(s.name(), ".", s.namespace_(), ".svc.cluster.local"),
+        .port = port,
+        .target_port = target_port,
+        .load_balancer = s.load_balancer() == api::v1alpha1::ROUND_ROBIN
+                             ? LoadBalancerPolicy::kRoundRobin
+                             : LoadBalancerPolicy::kLeastConnections,
+        .endpoints = {},
+    };
+    for (int e = 0; e < s.endpoints_size(); ++e) {
+      const api::v1alpha1::Endpoint& ep = s.endpoints(e);
+      if (!ep.ready()) {
+        continue;
+      }
+      target.endpoints.push_back(EndpointInfo{
+          .address = {endpoint_ips[e], target_port},
+          .pod_name = ep.workload(),
+          .namespace_name = labelOr(ep.namespace_(), s.namespace_()),
+          .node = ep.node(),
+          .workload_label = labelOr(ep.workload_name(), labelOr(ep.workload(), "unknown")),
+      });
+    }
+    const size_t slot = snapshot_->targets_.size();
+    snapshot_->targets_.push_back(std::move(target));
+    for (size_t v = 0; v < vips.size(); ++v) {
+      const common::SocketAddress vip{vips[v], port};
+      auto [it, fresh] = vip_owner_.try_emplace(vip, index);
+      if (!fresh) {
+        const auto& owner = snapshot_->config_.services(it->second);
+        return invalid(absl::StrCat("services[", index, "].vips[", v, "]"),
+                       absl::StrCat(vip.toString(), " is already used by services[", it->second,
+                                    "] (", owner.namespace_(), "/", owner.name(), ")"));
+      }
+      snapshot_->target_by_vip_.emplace(vip, slot);
+      snapshot_->service_addresses_.push_back(vip);
+    }
+    return absl::OkStatus();
+  }
+
+  std::shared_ptr<ConfigSnapshot> snapshot_;
+  absl::flat_hash_map<common::SocketAddress, int> vip_owner_;
+};
+
+absl::StatusOr<ConfigSnapshotPtr> buildSnapshot(NodeConfig config, absl::string_view node_name,
+                                                absl::Time loaded_at) {
+  return SnapshotBuilder(std::move(config), loaded_at).build(node_name);
+}
+
+}  // namespace weft::agent::config

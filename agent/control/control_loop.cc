@@ -1,0 +1,132 @@
+#include "agent/control/control_loop.h"
+
+#include <unistd.h>
+
+#include "agent/telemetry/connection_telemetry.h"
+#include "spdlog/spdlog.h"
+
+namespace weft::agent::control {
+
+ControlLoop::ControlLoop(asio::io_context& io, config::ConfigReloader& reloader,
+                         const config::ConfigStore& store, telemetry::Metrics& metrics,
+                         DataPlane& data_plane, CgroupResolver& resolver, ControlOptions options)
+    : io_(io),
+      reloader_(reloader),
+      store_(store),
+      metrics_(metrics),
+      data_plane_(data_plane),
+      pod_cgroups_(resolver),
+      options_(options),
+      timer_(io),
+      telemetry_(io) {}
+
+void ControlLoop::start() {
+  sync(/*force=*/true);
+  refreshBpfCounters();
+  scheduleTick();
+  const int fd = data_plane_.telemetryFd();
+  if (fd >= 0) {
+    // The descriptor closes what it holds; the data plane keeps its own fd.
+    asio::error_code ec;
+    telemetry_.assign(::dup(fd), ec);
+    if (ec) {
+      spdlog::error("telemetry disabled: cannot watch fd {}: {}", fd, ec.message());
+      return;
+    }
+    waitTelemetry();
+  }
+}
+
+void ControlLoop::tick() {
+  const config::ReloadResult result = reloader_.reloadIfChanged();
+  if (result != config::ReloadResult::kUnchanged) {
+    metrics_.countConfigReload(result == config::ReloadResult::kAccepted);
+  }
+  sync(/*force=*/!ready_);
+  refreshBpfCounters();
+}
+
+void ControlLoop::sync(bool force) {
+  const config::ConfigSnapshotPtr snapshot = store_.current();
+  if (snapshot == nullptr) {
+    ready_ = false;
+    return;
+  }
+  pod_cgroups_.refresh(*snapshot);
+  bool ok = true;
+  std::vector<uint64_t> cgroups = pod_cgroups_.enrolledCgroups();
+  if (force || cgroups != pushed_cgroups_) {
+    if (auto status = data_plane_.setEnrolledCgroups(cgroups); !status.ok()) {
+      spdlog::error("updating enrolled pods failed: {}", std::string(status.message()));
+      ok = false;
+    } else {
+      pushed_cgroups_ = std::move(cgroups);
+    }
+  }
+  const auto services = snapshot->serviceAddresses();
+  if (force || !std::equal(services.begin(), services.end(), pushed_services_.begin(),
+                           pushed_services_.end())) {
+    if (auto status = data_plane_.setServices(services); !status.ok()) {
+      spdlog::error("updating captured services failed: {}", std::string(status.message()));
+      ok = false;
+    } else {
+      pushed_services_.assign(services.begin(), services.end());
+    }
+  }
+  ready_ = ok;
+}
+
+void ControlLoop::refreshBpfCounters() {
+  auto counters = data_plane_.counters();
+  if (!counters.ok()) {
+    if (!counters_failing_) {
+      spdlog::warn("reading the data plane's counters failed: {}",
+                   std::string(counters.status().message()));
+    }
+    counters_failing_ = true;
+    return;
+  }
+  counters_failing_ = false;
+  for (const capture::Capture::Counter& counter : *counters) {
+    metrics_.setBpfEventTotal(counter.name, counter.value);
+  }
+}
+
+void ControlLoop::scheduleTick() {
+  timer_.expires_after(options_.tick);
+  timer_.async_wait([this](const asio::error_code& ec) {
+    if (ec) {
+      return;
+    }
+    tick();
+    scheduleTick();
+  });
+}
+
+void ControlLoop::waitTelemetry() {
+  telemetry_.async_wait(asio::posix::stream_descriptor::wait_read,
+                        [this](const asio::error_code& ec) {
+                          if (ec) {
+                            return;
+                          }
+                          drainTelemetry();
+                          waitTelemetry();
+                        });
+}
+
+void ControlLoop::drainTelemetry() {
+  const config::ConfigSnapshotPtr snapshot = store_.current();
+  const auto status = data_plane_.drainTelemetry([&](const capture::ConnectionClosed& event) {
+    if (snapshot == nullptr) {
+      return;
+    }
+    const config::WorkloadInfo* source =
+        snapshot->findWorkloadByUid(pod_cgroups_.uidOf(event.cgroup_id));
+    telemetry::recordConnectionClosed(event, *snapshot, source, metrics_);
+  });
+  if (!status.ok()) {
+    spdlog::warn("draining telemetry failed: {}", std::string(status.message()));
+  }
+}
+
+}  // namespace weft::agent::control

@@ -1,0 +1,176 @@
+#include "agent/proxy/outbound_connection.h"
+
+#include <netinet/tcp.h>
+
+#include <asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <utility>
+
+#include "agent/proxy/asio_address.h"
+#include "spdlog/spdlog.h"
+
+namespace weft::agent::proxy {
+namespace {
+
+using asio::ip::tcp;
+using telemetry::FailureReason;
+
+// A connect that fails on one endpoint is tried once more on another.
+constexpr int kMaxConnectAttempts = 2;
+
+// Closes with RST so the client sees a refused connection rather than an empty response.
+void reset(tcp::socket& socket) {
+  asio::error_code ignored;
+  socket.set_option(asio::socket_base::linger(true, 0), ignored);
+  socket.close(ignored);
+}
+
+std::string labelOrUnknown(const std::string& value) {
+  return value.empty() ? "unknown" : value;
+}
+
+class OutboundConnection : public std::enable_shared_from_this<OutboundConnection> {
+ public:
+  OutboundConnection(WorkerContext& context, tcp::socket client)
+      : context_(context),
+        client_(std::move(client)),
+        upstream_(client_.get_executor()),
+        timer_(client_.get_executor()) {}
+
+  void start() {
+    asio::error_code peer_ec, local_ec;
+    const tcp::endpoint peer = client_.remote_endpoint(peer_ec);
+    const tcp::endpoint local = client_.local_endpoint(local_ec);
+    if (peer_ec || local_ec) {
+      // The client went away between accept and now; nothing to look up.
+      fail(FailureReason::kAcceptError);
+      return;
+    }
+    peer_ = toSocketAddress(peer);
+    auto destination = context_.destinations.lookup(peer_, toSocketAddress(local));
+    if (!destination.ok()) {
+      spdlog::debug("{}: no original destination: {}", peer_.toString(),
+                    std::string(destination.status().message()));
+      fail(FailureReason::kNoOriginalDestination);
+      return;
+    }
+    vip_ = destination->address;
+    snapshot_ = context_.config.current();
+    target_ = snapshot_ != nullptr ? snapshot_->findService(vip_) : nullptr;
+    if (target_ == nullptr) {
+      fail(FailureReason::kUnknownService);
+      return;
+    }
+    connectNext(std::nullopt);
+  }
+
+ private:
+  void connectNext(std::optional<size_t> excluded) {
+    const auto picked = context_.load_balancer.pick(*target_, vip_, excluded);
+    if (!picked.has_value()) {
+      fail(attempts_ == 0 ? FailureReason::kNoEndpoints : FailureReason::kUpstreamUnavailable);
+      return;
+    }
+    ++attempts_;
+    endpoint_index_ = *picked;
+    const common::SocketAddress& endpoint = target_->endpoints[*picked].address;
+    active_ = ActiveConnection(context_.load_balancer, endpoint);
+    timed_out_ = false;
+    asio::error_code ignored;
+    upstream_.close(ignored);
+    timer_.expires_after(context_.connect_timeout);
+    timer_.async_wait([self = shared_from_this(), attempt = attempts_](const asio::error_code& ec) {
+      // An expiry queued just before the connect completed must not touch a later attempt.
+      if (!ec && attempt == self->attempts_ && !self->connected_) {
+        self->timed_out_ = true;
+        asio::error_code ignored;
+        self->upstream_.close(ignored);  // aborts the pending connect
+      }
+    });
+    upstream_.async_connect(
+        toEndpoint(endpoint),
+        [self = shared_from_this()](const asio::error_code& ec) { self->onConnected(ec); });
+  }
+
+  void onConnected(const asio::error_code& ec) {
+    timer_.cancel();
+    if (ec || timed_out_) {
+      context_.metrics.countFailure(timed_out_ ? FailureReason::kConnectTimeout
+                                               : FailureReason::kConnectError);
+      spdlog::debug("{} -> {}: connect to {} failed: {}", peer_.toString(), vip_.toString(),
+                    target_->endpoints[endpoint_index_].address.toString(),
+                    timed_out_ ? "timed out" : ec.message());
+      active_.release();
+      if (attempts_ < kMaxConnectAttempts) {
+        connectNext(endpoint_index_);
+      } else {
+        fail(FailureReason::kUpstreamUnavailable);
+      }
+      return;
+    }
+    connected_ = true;
+    relay();
+  }
+
+  void relay() {
+    asio::error_code ignored;
+    client_.set_option(tcp::no_delay(true), ignored);
+    upstream_.set_option(tcp::no_delay(true), ignored);
+    const config::EndpointInfo& endpoint = target_->endpoints[endpoint_index_];
+    const config::WorkloadInfo* source = snapshot_->findWorkload(peer_.ip);
+    const telemetry::ConnectionCounters counters =
+        context_.metrics.connectionCounters(telemetry::ConnectionLabels{
+            .source_workload = source != nullptr ? source->workload_label : "unknown",
+            .source_namespace = source != nullptr ? source->namespace_name : "unknown",
+            .destination_service = target_->fqdn,
+            .destination_workload = labelOrUnknown(endpoint.workload_label),
+            .destination_namespace = labelOrUnknown(endpoint.namespace_name),
+        });
+    counters.opened->Increment();
+    RelayJob job{
+        .client = std::move(client_),
+        .upstream = std::move(upstream_),
+        .counters = counters,
+        .same_node = !endpoint.node.empty() && endpoint.node == snapshot_->config().node_name(),
+    };
+    context_.relay.start(std::move(job),
+                         [self = shared_from_this(), closed = counters.closed](RelayOutcome o) {
+                           closed->Increment();
+                           if (o == RelayOutcome::kFailed) {
+                             self->context_.metrics.countFailure(FailureReason::kRelayError);
+                           }
+                           self->active_.release();
+                         });
+  }
+
+  void fail(FailureReason reason) {
+    context_.metrics.countFailure(reason);
+    reset(client_);
+    asio::error_code ignored;
+    upstream_.close(ignored);
+    active_.release();
+  }
+
+  WorkerContext& context_;
+  tcp::socket client_;
+  tcp::socket upstream_;
+  asio::steady_timer timer_;
+  common::SocketAddress peer_;
+  common::SocketAddress vip_;
+  config::ConfigSnapshotPtr snapshot_;  // keeps target_ alive for the connection's life
+  const config::ServiceTarget* target_ = nullptr;
+  size_t endpoint_index_ = 0;
+  int attempts_ = 0;
+  bool timed_out_ = false;
+  bool connected_ = false;
+  ActiveConnection active_;
+};
+
+}  // namespace
+
+void startOutboundConnection(WorkerContext& context, tcp::socket client) {
+  std::make_shared<OutboundConnection>(context, std::move(client))->start();
+}
+
+}  // namespace weft::agent::proxy

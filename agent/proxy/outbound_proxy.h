@@ -1,0 +1,36 @@
+#pragma once
+
+// The outbound listener (15001): N shared-nothing workers, one thread each.
+
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "agent/proxy/worker.h"
+
+namespace weft::agent::proxy {
+
+class OutboundProxy {
+ public:
+  OutboundProxy(ProxyDependencies deps, ProxyOptions options);
+  ~OutboundProxy();
+
+  // Binds every worker's acceptors (so a bad address fails here, before any thread runs),
+  // then starts one thread per worker.
+  absl::Status start();
+  // Stops and joins the workers; open connections are closed.
+  void stop();
+
+  // The addresses actually bound (a requested port 0 replaced by the kernel's choice).
+  const std::vector<common::SocketAddress>& listenAddresses() const { return bound_; }
+
+ private:
+  ProxyDependencies deps_;
+  ProxyOptions options_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::thread> threads_;
+  std::vector<common::SocketAddress> bound_;
+};
+
+}  // namespace weft::agent::proxy

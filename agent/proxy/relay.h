@@ -1,0 +1,56 @@
+#pragma once
+
+// The seam between "a connection is set up" and "its bytes move". The outbound connection
+// hands both connected sockets to a Relay; BufferedRelay copies through user space, and
+// SplicedRelay (spliced_relay.h) hands same-node connections to the kernel right after
+// connect.
+
+#include <asio/ip/tcp.hpp>
+#include <cstddef>
+#include <functional>
+
+#include "agent/telemetry/metrics.h"
+
+namespace weft::agent::proxy {
+
+enum class RelayOutcome {
+  kCompleted,  // both directions reached EOF and were shut down in turn
+  kFailed,     // a read or write failed; both sockets were reset
+};
+
+// One connection, handed over right after the upstream connect completed; nothing has been
+// read from either socket yet.
+struct RelayJob {
+  asio::ip::tcp::socket client;    // accepted from the source workload
+  asio::ip::tcp::socket upstream;  // connected to the chosen endpoint
+  telemetry::ConnectionCounters counters;
+  bool same_node = false;  // the endpoint runs on this node (a kernel fast path may apply)
+};
+
+class Relay {
+ public:
+  using Done = std::function<void(RelayOutcome)>;
+  virtual ~Relay() = default;
+
+  // Takes both sockets (on the same executor) and moves bytes until both directions are
+  // done: EOF from one side is passed on as shutdown(SHUT_WR) to the other. Adds the bytes
+  // read from the client to counters.received_bytes and the bytes written to it to
+  // counters.sent_bytes. Calls `done` exactly once, after both sockets are closed.
+  virtual void start(RelayJob job, Done done) = 0;
+};
+
+// Copies with two fixed buffers per connection, one per direction. With `metrics`, every
+// connection it takes is counted in weft_proxy_relays_total{mode="buffered"}.
+class BufferedRelay : public Relay {
+ public:
+  explicit BufferedRelay(size_t buffer_size, telemetry::Metrics* metrics = nullptr)
+      : buffer_size_(buffer_size), metrics_(metrics) {}
+
+  void start(RelayJob job, Done done) override;
+
+ private:
+  size_t buffer_size_;
+  telemetry::Metrics* metrics_;
+};
+
+}  // namespace weft::agent::proxy

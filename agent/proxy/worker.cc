@@ -1,0 +1,100 @@
+#include "agent/proxy/worker.h"
+
+#include <sys/socket.h>
+
+#include <asio/ip/v6_only.hpp>
+#include <asio/socket_base.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "agent/proxy/asio_address.h"
+#include "spdlog/spdlog.h"
+
+namespace weft::agent::proxy {
+namespace {
+
+using asio::ip::tcp;
+using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+// After an accept error such as EMFILE, wait a little instead of spinning on it.
+constexpr std::chrono::milliseconds kAcceptBackoff{50};
+
+absl::Status listenError(const common::SocketAddress& address, const asio::error_code& ec) {
+  return absl::UnavailableError(
+      absl::StrCat("outbound listener ", address.toString(), ": ", ec.message()));
+}
+
+}  // namespace
+
+Worker::Worker(const ProxyDependencies& deps, const ProxyOptions& options)
+    : load_balancer_(deps.make_random()),
+      relay_(deps.make_relay()),
+      spliced_relay_(deps.splicer == nullptr
+                         ? nullptr
+                         : std::make_unique<SplicedRelay>(*deps.splicer, *relay_, deps.metrics,
+                                                          options.splice)),
+      context_{deps.config,
+               deps.destinations,
+               deps.metrics,
+               load_balancer_,
+               spliced_relay_ != nullptr ? static_cast<Relay&>(*spliced_relay_) : *relay_,
+               options.connect_timeout} {}
+
+absl::StatusOr<common::SocketAddress> Worker::listen(const common::SocketAddress& address) {
+  const tcp::endpoint endpoint = toEndpoint(address);
+  auto acceptor = std::make_unique<tcp::acceptor>(io_);
+  asio::error_code ec;
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) {
+    acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
+  }
+  if (!ec) {
+    acceptor->set_option(ReusePort(true), ec);
+  }
+  if (!ec && !address.ip.isV4()) {
+    acceptor->set_option(asio::ip::v6_only(true), ec);
+  }
+  if (!ec) {
+    acceptor->bind(endpoint, ec);
+  }
+  if (!ec) {
+    acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  }
+  const tcp::endpoint bound = ec ? tcp::endpoint() : acceptor->local_endpoint(ec);
+  if (ec) {
+    return listenError(address, ec);
+  }
+  accept(*acceptor);
+  acceptors_.push_back(std::move(acceptor));
+  return toSocketAddress(bound);
+}
+
+void Worker::run() {
+  io_.run();
+}
+
+void Worker::accept(tcp::acceptor& acceptor) {
+  acceptor.async_accept([this, &acceptor](const asio::error_code& ec, tcp::socket client) {
+    if (ec == asio::error::operation_aborted) {
+      return;
+    }
+    if (ec) {
+      context_.metrics.countFailure(telemetry::FailureReason::kAcceptError);
+      spdlog::warn("outbound accept failed: {}", ec.message());
+      acceptLater(acceptor);
+      return;
+    }
+    startOutboundConnection(context_, std::move(client));
+    accept(acceptor);
+  });
+}
+
+void Worker::acceptLater(tcp::acceptor& acceptor) {
+  auto timer = std::make_shared<asio::steady_timer>(io_, kAcceptBackoff);
+  timer->async_wait([this, &acceptor, timer](const asio::error_code& ec) {
+    if (!ec) {
+      accept(acceptor);
+    }
+  });
+}
+
+}  // namespace weft::agent::proxy

@@ -1,0 +1,74 @@
+#pragma once
+
+// One data-path thread: its own io_context, its own SO_REUSEPORT acceptors on the outbound
+// port, its own load-balancer state. Workers share nothing but read-only config snapshots
+// and thread-safe metric counters.
+
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/steady_timer.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "agent/capture/capture.h"
+#include "agent/capture/splice.h"
+#include "agent/config/config_store.h"
+#include "agent/proxy/load_balancer.h"
+#include "agent/proxy/outbound_connection.h"
+#include "agent/proxy/relay.h"
+#include "agent/proxy/spliced_relay.h"
+#include "agent/telemetry/metrics.h"
+#include "common/net/address.h"
+
+namespace weft::agent::proxy {
+
+struct ProxyOptions {
+  std::vector<common::SocketAddress> listen;  // outbound listener addresses (port 0: any)
+  int workers = 1;
+  std::chrono::milliseconds connect_timeout{5000};
+  SplicedRelayOptions splice;  // used only with ProxyDependencies::splicer
+};
+
+struct ProxyDependencies {
+  const config::ConfigStore& config;
+  const capture::OriginalDestinationTable& destinations;
+  telemetry::Metrics& metrics;
+  // Each worker gets its own relay and random source, used only on that worker's thread.
+  // The relay moves bytes in user space: for every connection when there is no splicer, and
+  // otherwise for connections to other nodes and same-node ones the kernel refuses.
+  std::function<std::unique_ptr<Relay>()> make_relay;
+  std::function<std::unique_ptr<Random>()> make_random;
+  // The same-node fast path (shared by all workers); nullptr relays everything in user space.
+  capture::LocalSplicer* splicer = nullptr;
+};
+
+class Worker {
+ public:
+  Worker(const ProxyDependencies& deps, const ProxyOptions& options);
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Opens an SO_REUSEPORT acceptor on `address` and returns the address it bound.
+  absl::StatusOr<common::SocketAddress> listen(const common::SocketAddress& address);
+  // Serves until stop(); call on the worker's own thread.
+  void run();
+  // Thread-safe; open connections are dropped when the worker is destroyed.
+  void stop() { io_.stop(); }
+
+ private:
+  void accept(asio::ip::tcp::acceptor& acceptor);
+  void acceptLater(asio::ip::tcp::acceptor& acceptor);
+
+  LoadBalancer load_balancer_;
+  std::unique_ptr<Relay> relay_;
+  std::unique_ptr<SplicedRelay> spliced_relay_;  // wraps relay_; null without a splicer
+  WorkerContext context_;
+  // Declared after the state its handlers use, so pending connections die first.
+  asio::io_context io_{1};
+  std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
+};
+
+}  // namespace weft::agent::proxy

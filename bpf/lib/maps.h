@@ -1,0 +1,82 @@
+/* maps.h: every map of the data plane. Each is pinned by name under --bpffs-root, so all
+ * weft objects share one instance and a restarted agent finds the same maps. */
+#pragma once
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "weft_abi.h"
+
+/* Enrolled pod-level cgroup ids. Written by the agent (setEnrolledCgroups); read by connect. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, WEFT_MAX_ENROLLED);
+  __type(key, __u64);
+  __type(value, __u8);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_enrolled SEC(".maps");
+
+/* Captured service VIP:port. Written by the agent (setServices); read by connect. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, WEFT_MAX_SERVICES);
+  __type(key, struct weft_service_key);
+  __type(value, struct weft_service_value);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_services SEC(".maps");
+
+/* Captured sockets by cookie (orig dst + live telemetry). Written by connect (create) and
+ * sockops (update, delete on close); read by getpeername, sockops and the agent (debug). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, WEFT_MAX_SOCKETS);
+  __type(key, __u64);
+  __type(value, struct weft_socket);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_sockets SEC(".maps");
+
+/* Orig dst by 4-tuple. Written by sockops (established, delete on close); read by the
+ * agent after accept(). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, WEFT_MAX_SOCKETS);
+  __type(key, struct weft_tuple);
+  __type(value, struct weft_orig_dst);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_tuples SEC(".maps");
+
+/* Close events. Written by sockops; read by the agent (drainTelemetry). */
+struct {
+  __uint(type, BPF_MAP_TYPE_RINGBUF);
+  __uint(max_entries, WEFT_EVENTS_BYTES);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_events SEC(".maps");
+
+/* Per-CPU counters indexed by enum weft_stat. Written by every program; read by the agent. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, WEFT_STAT_MAX);
+  __type(key, __u32);
+  __type(value, __u64);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_stats SEC(".maps");
+
+/* The agent's spliced socket pairs, keyed by socket cookie. Written by the agent (splice);
+ * read by the kernel's sockmap code and splice (redirect target). */
+struct {
+  __uint(type, BPF_MAP_TYPE_SOCKHASH);
+  __uint(max_entries, WEFT_MAX_SPLICED);
+  __type(key, __u64);
+  __type(value, __u64);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_splice_sk SEC(".maps");
+
+/* Peer and byte counters of each spliced socket, by cookie. Written by the agent (create,
+ * delete) and splice (counters); read by splice and the agent (progress). */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, WEFT_MAX_SPLICED);
+  __type(key, __u64);
+  __type(value, struct weft_splice_state);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_splice_st SEC(".maps");

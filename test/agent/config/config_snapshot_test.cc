@@ -1,0 +1,160 @@
+#include "agent/config/config_snapshot.h"
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <string>
+
+#include "agent/config/config_loader.h"
+#include "test/agent/testing/test_config.h"
+
+namespace weft::agent::config {
+namespace {
+
+using api::v1alpha1::NodeConfig;
+using common::IpAddress;
+using common::SocketAddress;
+
+const absl::Time kLoadTime = absl::FromUnixSeconds(1'700'000'000);
+
+NodeConfig goodConfig() {
+  auto config = parseNodeConfigJson(testing::kGoodConfigJson);
+  REQUIRE(config.ok());
+  return *config;
+}
+
+SocketAddress addr(const char* ip, uint16_t port) {
+  return {*IpAddress::Parse(ip), port};
+}
+
+std::string errorAfter(const std::function<void(NodeConfig&)>& mutate) {
+  NodeConfig config = goodConfig();
+  mutate(config);
+  auto snapshot = buildSnapshot(config, "node1", kLoadTime);
+  REQUIRE_FALSE(snapshot.ok());
+  return std::string(snapshot.status().message());
+}
+
+TEST_CASE("a valid config indexes each VIP:port to its service port and ready endpoints") {
+  auto snapshot = buildSnapshot(goodConfig(), "node1", kLoadTime);
+  REQUIRE(snapshot.ok());
+  const ConfigSnapshot& s = **snapshot;
+  CHECK(s.version() == "v1");
+  CHECK(s.loadedAt() == kLoadTime);
+
+  const ServiceTarget* web = s.findService(addr("10.96.0.10", 80));
+  REQUIRE(web != nullptr);
+  CHECK(web->fqdn == "web.default.svc.cluster.local");
+  CHECK(web->target_port == 8080);
+  CHECK(web->load_balancer == LoadBalancerPolicy::kLeastConnections);
+  REQUIRE(web->endpoints.size() == 2);  // web-c is not ready
+  CHECK(web->endpoints[0].address == addr("10.244.1.20", 8080));
+  CHECK(web->endpoints[0].workload_label == "web");
+  CHECK(web->endpoints[1].address == addr("10.244.2.20", 8080));
+  CHECK(web->endpoints[1].workload_label == "web-b");    // no owner: the pod name
+  CHECK(web->endpoints[1].namespace_name == "default");  // defaults to the service's
+
+  // Both VIPs of a service reach the same port entry.
+  CHECK(s.findService(addr("fd00:96::10", 80)) == web);
+}
+
+TEST_CASE("target_port defaults to port, and non-TCP ports are not captured") {
+  auto snapshot = buildSnapshot(goodConfig(), "node1", kLoadTime);
+  REQUIRE(snapshot.ok());
+  const ServiceTarget* admin = (*snapshot)->findService(addr("10.96.0.10", 9000));
+  REQUIRE(admin != nullptr);
+  CHECK(admin->target_port == 9000);
+  CHECK((*snapshot)->findService(addr("10.96.0.10", 53)) == nullptr);
+  CHECK((*snapshot)->findService(addr("10.96.0.10", 81)) == nullptr);
+}
+
+TEST_CASE("the service address list holds every captured VIP:port") {
+  auto snapshot = buildSnapshot(goodConfig(), "node1", kLoadTime);
+  REQUIRE(snapshot.ok());
+  const auto vips = (*snapshot)->serviceAddresses();
+  const std::vector<SocketAddress> expected = {addr("10.96.0.10", 80), addr("fd00:96::10", 80),
+                                               addr("10.96.0.10", 9000), addr("fd00:96::10", 9000),
+                                               addr("10.96.0.11", 443)};
+  CHECK(std::vector<SocketAddress>(vips.begin(), vips.end()) == expected);
+  const ServiceTarget* api = (*snapshot)->findService(addr("10.96.0.11", 443));
+  REQUIRE(api != nullptr);
+  CHECK(api->load_balancer == LoadBalancerPolicy::kRoundRobin);
+  CHECK(api->endpoints.empty());
+}
+
+TEST_CASE("workloads are found by pod IP and by UID") {
+  auto snapshot = buildSnapshot(goodConfig(), "node1", kLoadTime);
+  REQUIRE(snapshot.ok());
+  const WorkloadInfo* client = (*snapshot)->findWorkload(*IpAddress::Parse("10.244.1.10"));
+  REQUIRE(client != nullptr);
+  CHECK(client->workload_label == "client");
+  CHECK(client->mesh_enabled);
+  CHECK((*snapshot)->findWorkloadByUid("uid-client") == client);
+  const WorkloadInfo* batch = (*snapshot)->findWorkload(*IpAddress::Parse("10.244.1.11"));
+  REQUIRE(batch != nullptr);
+  CHECK(batch->workload_label == "batch-1");
+  CHECK_FALSE(batch->mesh_enabled);
+  CHECK((*snapshot)->findWorkload(*IpAddress::Parse("10.244.1.99")) == nullptr);
+}
+
+TEST_CASE("each invalid field is rejected with its path and value") {
+  struct Case {
+    const char* what;
+    std::function<void(NodeConfig&)> mutate;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"config for another node", [](NodeConfig& c) { c.set_node_name("node2"); },
+       "node_name: \"node2\" is not this node (\"node1\")"},
+      {"port above range",
+       [](NodeConfig& c) { c.mutable_services(1)->mutable_ports(0)->set_port(70000); },
+       "services[1].ports[0].port: 70000 is not a port (1-65535)"},
+      {"port zero", [](NodeConfig& c) { c.mutable_services(0)->mutable_ports(1)->set_port(0); },
+       "services[0].ports[1].port: 0 is not a port (1-65535)"},
+      {"target port above range",
+       [](NodeConfig& c) { c.mutable_services(0)->mutable_ports(0)->set_target_port(65536); },
+       "services[0].ports[0].target_port: 65536 is not a port (1-65535)"},
+      {"unknown protocol",
+       [](NodeConfig& c) { c.mutable_services(0)->mutable_ports(0)->set_protocol("tcp"); },
+       "services[0].ports[0].protocol: \"tcp\" is not a protocol (TCP, UDP, SCTP)"},
+      {"bad VIP", [](NodeConfig& c) { c.mutable_services(0)->set_vips(1, "10.96.0.300"); },
+       "services[0].vips[1]: \"10.96.0.300\" is not an IP address"},
+      {"bad endpoint IP",
+       [](NodeConfig& c) { c.mutable_services(0)->mutable_endpoints(2)->set_ip("web-c"); },
+       "services[0].endpoints[2].ip: \"web-c\" is not an IP address"},
+      {"bad pod IP", [](NodeConfig& c) { c.mutable_workloads(1)->set_ip(""); },
+       "workloads[1].ip: \"\" is not an IP address"},
+      {"duplicate VIP:port across services",
+       [](NodeConfig& c) {
+         c.mutable_services(1)->set_vips(0, "10.96.0.10");
+         c.mutable_services(1)->mutable_ports(0)->set_port(9000);
+       },
+       "services[1].vips[0]: 10.96.0.10:9000 is already used by services[0] (default/web)"},
+      {"duplicate port within a service",
+       [](NodeConfig& c) { c.mutable_services(0)->mutable_ports(1)->set_port(80); },
+       "services[0].vips[0]: 10.96.0.10:80 is already used by services[0] (default/web)"},
+      {"duplicate workload UID",
+       [](NodeConfig& c) { c.mutable_workloads(1)->set_uid("uid-client"); },
+       "workloads[1].uid: \"uid-client\" is already used by workloads[0]"},
+      {"duplicate pod IP", [](NodeConfig& c) { c.mutable_workloads(1)->set_ip("10.244.1.10"); },
+       "workloads[1].ip: \"10.244.1.10\" is already used by workloads[0]"},
+      {"workload without UID", [](NodeConfig& c) { c.mutable_workloads(0)->clear_uid(); },
+       "workloads[0].uid: must not be empty"},
+      {"workload without namespace",
+       [](NodeConfig& c) { c.mutable_workloads(1)->clear_namespace_(); },
+       "workloads[1].namespace: must not be empty"},
+      {"service without name", [](NodeConfig& c) { c.mutable_services(1)->clear_name(); },
+       "services[1].name: must not be empty"},
+      {"unknown load balancer number",
+       [](NodeConfig& c) {
+         c.mutable_services(0)->set_load_balancer(static_cast<api::v1alpha1::LoadBalancer>(7));
+       },
+       "services[0].load_balancer: 7 is not a load balancer"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    CHECK(errorAfter(c.mutate) == c.message);
+  }
+}
+
+}  // namespace
+}  // namespace weft::agent::config
