@@ -46,8 +46,8 @@ ABSL_FLAG(uint16_t, admin_port, 15020, "Admin server port (/metrics, /ready, ...
 ABSL_FLAG(int, workers, 0, "Worker threads (0: one per core).");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off.");
 ABSL_FLAG(bool, same_node_fast_path, true,
-          "Relay connections to endpoints on this node kernel to kernel (splice) instead of "
-          "through the agent's buffers; --same-node-fast-path=false turns it off.");
+          "Let the kernel move the bytes of connections between pods of this node (sockhash + "
+          "sk_msg) instead of the agent's buffers; --same-node-fast-path=false turns it off.");
 ABSL_FLAG(bool, uninstall, false, "Detach the programs and remove the pins under --bpffs-root.");
 
 namespace weft::agent {
@@ -159,6 +159,7 @@ int run(const Flags& flags) {
   telemetry::Metrics metrics;
   proxy::ProxyOptions proxy_options;
   proxy_options.workers = flags.workers;
+  proxy_options.fast_path.buffer_size = kRelayBufferBytes;
   proxy_options.listen.push_back({flags.capture_ipv4, capture_options.outbound_port});
   if (flags.capture_ipv6) {
     proxy_options.listen.push_back({*flags.capture_ipv6, capture_options.outbound_port});
@@ -173,7 +174,7 @@ int run(const Flags& flags) {
                 return std::make_unique<proxy::BufferedRelay>(kRelayBufferBytes, &metrics);
               },
           .make_random = [] { return std::make_unique<proxy::DefaultRandom>(); },
-          .splicer = absl::GetFlag(FLAGS_same_node_fast_path) ? &(*capture)->splicer() : nullptr,
+          .fast_path = absl::GetFlag(FLAGS_same_node_fast_path) ? &(*capture)->fastPath() : nullptr,
       },
       proxy_options);
   if (auto status = outbound.start(); !status.ok()) {
@@ -183,7 +184,9 @@ int run(const Flags& flags) {
   asio::io_context io(1);
   control::CaptureDataPlane data_plane(**capture);
   control::KubeletCgroupResolver resolver(flags.cgroup_root);
-  control::ControlLoop control(io, reloader, store, metrics, data_plane, resolver);
+  control::ControlLoop control(
+      io, reloader, store, metrics, data_plane, resolver,
+      control::ControlOptions{.same_node_fast_path = absl::GetFlag(FLAGS_same_node_fast_path)});
   common::http::Server admin_server(io);
   admin::addAdminRoutes(admin_server, admin::AdminSources{
                                           .config = store,

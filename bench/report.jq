@@ -46,7 +46,7 @@ def proxy_rss: if .proxy == "weft" then .agent_rss_mib_load
      "  idle agent RSS (MiB): \(.agent_rss_mib_idle | to_entries | map("\(.key) \(.value)")
                                | join(", ")); after the load: \(.agent_rss_mib_after_load
                                | to_entries | map("\(.key) \(.value)") | join(", "))",
-     "  same-node kernel fast path (sockmap splice): \(.same_node_fast_path)"
+     "  same-node kernel fast path (sockhash + sk_msg): \(.same_node_fast_path)"
    else empty end),
   "",
   (["RATIO", "REQ/S", "+P50 ms (this vs that)", "P99", "Gbit/s", "CPU/req"] | row($rw)),

@@ -336,12 +336,14 @@ rss_kib() {  # rss_kib PID...: summed VmRSS
   echo "$total"
 }
 
-# Connections the client's agent has in its same-node kernel fast path right now (entries of
-# the pinned splice state map, WEFT_MAP_SPLICE_STATE in bpf/include/weft_abi.h), or null.
-splice_entries() {
-  local pin=/sys/fs/bpf/weft-lab/node1/weft_splice_st
+# Connections the client's agent has in its same-node kernel fast path right now (the pinned
+# pair map, WEFT_MAP_MSG_PAIRS in bpf/include/weft_abi.h, holds one entry per pod socket, two
+# per connection), or null.
+fast_path_connections() {
+  local pin=/sys/fs/bpf/weft-lab/node1/weft_msg_pairs
   if $WITH_WEFT && [ -e "$pin" ] && command -v bpftool >/dev/null 2>&1; then
-    bpftool -j map dump pinned "$pin" 2>/dev/null | jq length 2>/dev/null || echo null
+    bpftool -j map dump pinned "$pin" 2>/dev/null | jq 'length / 2 | floor' 2>/dev/null ||
+      echo null
   else
     echo null
   fi
@@ -370,7 +372,7 @@ haproxy_rss_json() {
 # Runs one load command (output to OUT) in the background, samples RSS half-way, and writes
 # $TMP/record.json with the agents' and haproxies' CPU time spent meanwhile.
 measure() {  # measure KIND SETUP ROUND SECONDS OUT CMD...
-  local kind=$1 setup=$2 round=$3 secs=$4 out=$5 pid a0 a1 h0 h1 rss hrss spliced
+  local kind=$1 setup=$2 round=$3 secs=$4 out=$5 pid a0 a1 h0 h1 rss hrss fast
   shift 5
   require_our_lab
   # shellcheck disable=SC2046
@@ -382,7 +384,7 @@ measure() {  # measure KIND SETUP ROUND SECONDS OUT CMD...
   sleep "$(awk -v s="$secs" 'BEGIN { print s / 2 }')"
   rss=$(agent_rss_json)
   hrss=$(haproxy_rss_json)
-  spliced=$(splice_entries)
+  fast=$(fast_path_connections)
   wait "$pid" || true
   unset 'BG_PIDS[-1]'
   # shellcheck disable=SC2046
@@ -391,10 +393,10 @@ measure() {  # measure KIND SETUP ROUND SECONDS OUT CMD...
   jq -nc --arg kind "$kind" --arg setup "$setup" --argjson round "$round" \
     --argjson agent_cpu "$(awk -v a="$a0" -v b="$a1" 'BEGIN { printf "%.3f", b - a }')" \
     --argjson haproxy_cpu "$(awk -v a="$h0" -v b="$h1" 'BEGIN { printf "%.3f", b - a }')" \
-    --argjson agent_rss "$rss" --argjson haproxy_rss "$hrss" --argjson spliced "$spliced" \
+    --argjson agent_rss "$rss" --argjson haproxy_rss "$hrss" --argjson fast "$fast" \
     '{kind: $kind, setup: $setup, round: $round, agent_cpu_s: $agent_cpu,
       haproxy_cpu_s: $haproxy_cpu, agent_rss_kib: $agent_rss, haproxy_rss_kib: $haproxy_rss,
-      spliced_connections: $spliced}' \
+      fast_path_connections: $fast}' \
     >"$TMP/record.json"
 }
 

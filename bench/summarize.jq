@@ -52,7 +52,7 @@ def per($n; $d): if $n == null or $d == null or $d == 0 then null else $n / $d e
                                | if . then . / 1024 | round(1) else . end),
         # Connections seen in the client agent's same-node kernel fast path half-way through
         # the runs (null when the agent has no such map).
-        spliced_connections_max: ($w + $i | map(.spliced_connections | numbers) | max)
+        fast_path_connections_max: ($w + $i | map(.fast_path_connections | numbers) | max)
       };
 
   ($setups | map(summary(.))) as $summaries
@@ -106,7 +106,7 @@ def per($n; $d): if $n == null or $d == null or $d == 0 then null else $n / $d e
                    iperf_seconds: $iperf_seconds, client: "client-node1"},
       weft: {measured: $weft, agent: (if $weft then $agent else null end),
              config_reload: (if $weft then $reload else null end)},
-      same_node_fast_path: ($by_id["same.weft"].spliced_connections_max
+      same_node_fast_path: ($by_id["same.weft"].fast_path_connections_max
                             | if . == null then "unknown" elif . > 0 then "used"
                               else "not used" end),
       agent_rss_mib_idle: $idle_rss,

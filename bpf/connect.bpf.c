@@ -18,7 +18,8 @@ char LICENSE[] SEC("license") = "GPL";
 /* Records the capture for this socket; returns 0 when the connect must be redirected. */
 static __always_inline int weft_record(struct bpf_sock_addr* ctx,
                                        const struct weft_service_key* vip) {
-  if (!bpf_map_lookup_elem(&weft_services, vip)) {
+  const struct weft_service_value* service = bpf_map_lookup_elem(&weft_services, vip);
+  if (!service) {
     return -1;
   }
   __u64 pod = weft_enrolled_pod_cgroup();
@@ -28,6 +29,7 @@ static __always_inline int weft_record(struct bpf_sock_addr* ctx,
   struct weft_socket record = {};
   record.orig.ip = vip->ip;
   record.orig.port = vip->port;
+  record.orig.flags = service->flags;
   record.orig.cgroup_id = pod;
   __u64 cookie = bpf_get_socket_cookie(ctx);
   if (bpf_map_update_elem(&weft_sockets, &cookie, &record, BPF_ANY) != 0) {

@@ -1,7 +1,11 @@
 /* sockops.bpf.c (sockops): follows captured client sockets. On connect it asks for state
  * callbacks; on active-established it publishes orig dst under the 4-tuple the agent sees
  * after accept(); on close it emits a telemetry event and forgets the socket. Sockets that
- * connect did not capture cost one map lookup at connect time and nothing after. */
+ * connect did not capture cost one map lookup at connect time and nothing after.
+ *
+ * It also enrols pod sockets in the same-node fast path (sk_msg.bpf.c): a captured socket
+ * whose service has an endpoint on this node, and a pod's accepted socket that the agent
+ * announced in weft_msg_expect before connecting to it. */
 #include <linux/bpf.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
@@ -10,6 +14,7 @@
 #include "lib/maps.h"
 #include "lib/object_id.h"
 #include "lib/stats.h"
+#include "lib/sock_key.h"
 #include "lib/tcp.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -18,35 +23,6 @@ static __always_inline struct weft_socket* weft_socket_of(struct bpf_sock_ops* s
                                                           __u64* cookie) {
   *cookie = bpf_get_socket_cookie(skops);
   return bpf_map_lookup_elem(&weft_sockets, cookie);
-}
-
-/* Reads a sock_ops context field right here: without the barrier clang merges the IPv4 and
- * IPv6 branches into one load through a computed ctx pointer, which the verifier rejects. */
-#define WEFT_CTX(field)               \
-  ({                                  \
-    __u32 weft_v_ = (field);          \
-    asm volatile("" : "+r"(weft_v_)); \
-    weft_v_;                          \
-  })
-
-/* The connection as the agent's accepted socket sees it: client = this socket's local end. */
-static __always_inline void weft_tuple_of(struct bpf_sock_ops* skops, struct weft_tuple* t) {
-  if (skops->family == WEFT_AF_INET) {
-    weft_addr_from_v4(&t->client_ip, WEFT_CTX(skops->local_ip4));
-    weft_addr_from_v4(&t->agent_ip, WEFT_CTX(skops->remote_ip4));
-  } else {
-    /* AF_INET6 sockets hold v4-mapped addresses when they connected to IPv4. */
-    t->client_ip.words[0] = WEFT_CTX(skops->local_ip6[0]);
-    t->client_ip.words[1] = WEFT_CTX(skops->local_ip6[1]);
-    t->client_ip.words[2] = WEFT_CTX(skops->local_ip6[2]);
-    t->client_ip.words[3] = WEFT_CTX(skops->local_ip6[3]);
-    t->agent_ip.words[0] = WEFT_CTX(skops->remote_ip6[0]);
-    t->agent_ip.words[1] = WEFT_CTX(skops->remote_ip6[1]);
-    t->agent_ip.words[2] = WEFT_CTX(skops->remote_ip6[2]);
-    t->agent_ip.words[3] = WEFT_CTX(skops->remote_ip6[3]);
-  }
-  t->client_port = (__u16)WEFT_CTX(skops->local_port);            /* host order already */
-  t->agent_port = (__u16)bpf_ntohl(WEFT_CTX(skops->remote_port)); /* network order, upper half */
 }
 
 static __always_inline void weft_on_connect(struct bpf_sock_ops* skops) {
@@ -60,6 +36,24 @@ static __always_inline void weft_on_connect(struct bpf_sock_ops* skops) {
   }
 }
 
+/* Puts the socket in weft_msg_sk with an empty flow: sk_msg then sees every byte it sends.
+ * A socket that does not fit is simply relayed by the agent. Returns 0 when enrolled. */
+static __always_inline int weft_fast_path_enrol(struct bpf_sock_ops* skops,
+                                                struct weft_sock_key* key) {
+  struct weft_msg_flow flow = {};
+  if (bpf_map_update_elem(&weft_msg_flows, key, &flow, BPF_ANY) != 0) {
+    weft_count(WEFT_STAT_FAST_PATH_ENROL_FAILED);
+    return -1;
+  }
+  if (bpf_sock_hash_update(skops, &weft_msg_sk, key, BPF_NOEXIST) != 0) {
+    bpf_map_delete_elem(&weft_msg_flows, key);
+    weft_count(WEFT_STAT_FAST_PATH_ENROL_FAILED);
+    return -1;
+  }
+  weft_count(WEFT_STAT_FAST_PATH_ENROLLED);
+  return 0;
+}
+
 static __always_inline void weft_on_established(struct bpf_sock_ops* skops) {
   __u64 cookie;
   struct weft_socket* s = weft_socket_of(skops, &cookie);
@@ -68,10 +62,32 @@ static __always_inline void weft_on_established(struct bpf_sock_ops* skops) {
   }
   s->established_ns = bpf_ktime_get_ns();
   s->acked_base = skops->bytes_acked;
-  struct weft_tuple tuple = {};
-  weft_tuple_of(skops, &tuple);
-  if (bpf_map_update_elem(&weft_tuples, &tuple, &s->orig, BPF_ANY) != 0) {
+  struct weft_sock_key key = {};
+  WEFT_SOCK_KEY_OF(skops, &key);
+  if (bpf_map_update_elem(&weft_tuples, &key, &s->orig, BPF_ANY) != 0) {
     weft_count(WEFT_STAT_TUPLES_UPDATE_FAILED);
+  }
+  if (s->orig.flags & WEFT_SERVICE_FAST_PATH) {
+    weft_fast_path_enrol(skops, &key);
+  }
+}
+
+/* The pod's end of an upstream connection the agent announced joins the fast path. */
+static __always_inline void weft_on_passive_established(struct bpf_sock_ops* skops) {
+  struct weft_sock_key key = {};
+  WEFT_SOCK_KEY_OF(skops, &key);
+  struct weft_expect_key expected = {};
+  expected.local_ip = key.local_ip;
+  expected.local_port = key.local_port;
+  expected.remote_port = key.remote_port;
+  if (!bpf_map_lookup_elem(&weft_msg_expect, &expected)) {
+    return;
+  }
+  bpf_map_delete_elem(&weft_msg_expect, &expected);
+  if (weft_fast_path_enrol(skops, &key) == 0 &&
+      bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | BPF_SOCK_OPS_STATE_CB_FLAG) !=
+          0) {
+    weft_count(WEFT_STAT_CB_FLAGS_FAILED);
   }
 }
 
@@ -107,6 +123,12 @@ static __always_inline void weft_emit_close(struct bpf_sock_ops* skops, __u64 co
 static __always_inline void weft_on_state(struct bpf_sock_ops* skops) {
   __u32 old_state = skops->args[0];
   __u32 new_state = skops->args[1];
+  struct weft_sock_key key = {};
+  if (new_state == BPF_TCP_CLOSE) {
+    /* Leaving the sockhash is the kernel's job; the flow is ours. */
+    WEFT_SOCK_KEY_OF(skops, &key);
+    bpf_map_delete_elem(&weft_msg_flows, &key);
+  }
   __u64 cookie;
   struct weft_socket* s = weft_socket_of(skops, &cookie);
   if (!s) {
@@ -119,9 +141,7 @@ static __always_inline void weft_on_state(struct bpf_sock_ops* skops) {
     return;
   }
   if (s->established_ns != 0) {
-    struct weft_tuple tuple = {};
-    weft_tuple_of(skops, &tuple);
-    bpf_map_delete_elem(&weft_tuples, &tuple);
+    bpf_map_delete_elem(&weft_tuples, &key);
     weft_emit_close(skops, cookie, s, old_state);
   }
   bpf_map_delete_elem(&weft_sockets, &cookie);
@@ -135,6 +155,9 @@ int weft_sockops(struct bpf_sock_ops* skops) {
       break;
     case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
       weft_on_established(skops);
+      break;
+    case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+      weft_on_passive_established(skops);
       break;
     case BPF_SOCK_OPS_STATE_CB:
       weft_on_state(skops);

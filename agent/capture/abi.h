@@ -15,9 +15,11 @@ static_assert(sizeof(weft_service_key) == 20);
 static_assert(sizeof(weft_service_value) == 4);
 static_assert(sizeof(weft_orig_dst) == 32);
 static_assert(sizeof(weft_socket) == 72);
-static_assert(sizeof(weft_tuple) == 40);
+static_assert(sizeof(weft_sock_key) == 40);
 static_assert(sizeof(weft_close_event) == 72);
-static_assert(sizeof(weft_splice_state) == 24);
+static_assert(sizeof(weft_msg_flow) == 16);
+static_assert(sizeof(weft_msg_pair) == 48);
+static_assert(sizeof(weft_expect_key) == 20);
 static_assert(sizeof(common::IpAddress) == sizeof(weft_addr));
 
 inline weft_addr toWeftAddr(const common::IpAddress& ip) {
@@ -39,12 +41,14 @@ inline weft_service_key toServiceKey(const common::SocketAddress& vip) {
   return key;
 }
 
-inline weft_tuple toTuple(const common::SocketAddress& client, const common::SocketAddress& agent) {
-  weft_tuple key{};
-  key.client_ip = toWeftAddr(client.ip);
-  key.agent_ip = toWeftAddr(agent.ip);
-  key.client_port = client.port;
-  key.agent_port = agent.port;
+// A socket's key as the socket itself sees its 4-tuple.
+inline weft_sock_key toSockKey(const common::SocketAddress& local,
+                               const common::SocketAddress& remote) {
+  weft_sock_key key{};
+  key.local_ip = toWeftAddr(local.ip);
+  key.remote_ip = toWeftAddr(remote.ip);
+  key.local_port = local.port;
+  key.remote_port = remote.port;
   return key;
 }
 

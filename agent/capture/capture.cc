@@ -19,7 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "agent/capture/abi.h"
-#include "agent/capture/kernel_splicer.h"
+#include "agent/capture/kernel_fast_path.h"
 #include "agent/capture/libbpf_log.h"
 #include "agent/capture/pinned_object.h"
 #include "agent/capture/preflight.h"
@@ -27,8 +27,8 @@
 #include "common/util/status_macros.h"
 #include "connect.skel.h"
 #include "getpeername.skel.h"
+#include "sk_msg.skel.h"
 #include "sockops.skel.h"
-#include "splice.skel.h"
 
 namespace weft::agent::capture {
 namespace {
@@ -125,16 +125,8 @@ ConnectionClosed toConnectionClosed(const weft_close_event& e) {
   return c;
 }
 
-// Makes the keys of `map_fd` exactly `wanted`: adds first, then removes the rest, so an
-// entry that stays is never missing, not even for a moment.
-absl::Status replaceKeys(int map_fd, const std::vector<std::string>& wanted, const void* value,
-                         size_t key_size, const char* what) {
-  for (const std::string& key : wanted) {
-    if (bpf_map_update_elem(map_fd, key.data(), value, BPF_ANY) != 0) {
-      return absl::ResourceExhaustedError(absl::StrCat("cannot store ", wanted.size(), " ", what,
-                                                       " in the kernel: ", errnoText(errno)));
-    }
-  }
+// Deletes every key of `map_fd` that is not in `keep`.
+absl::Status removeOtherKeys(int map_fd, const std::vector<std::string>& wanted, size_t key_size) {
   const absl::flat_hash_set<std::string> keep(wanted.begin(), wanted.end());
   std::vector<std::string> stale;
   std::string cur(key_size, '\0');
@@ -151,6 +143,19 @@ absl::Status replaceKeys(int map_fd, const std::vector<std::string>& wanted, con
     bpf_map_delete_elem(map_fd, key.data());
   }
   return absl::OkStatus();
+}
+
+// Makes the keys of `map_fd` exactly `wanted`: adds first, then removes the rest, so an
+// entry that stays is never missing, not even for a moment.
+absl::Status replaceKeys(int map_fd, const std::vector<std::string>& wanted, const void* value,
+                         size_t key_size, const char* what) {
+  for (const std::string& key : wanted) {
+    if (bpf_map_update_elem(map_fd, key.data(), value, BPF_ANY) != 0) {
+      return absl::ResourceExhaustedError(absl::StrCat("cannot store ", wanted.size(), " ", what,
+                                                       " in the kernel: ", errnoText(errno)));
+    }
+  }
+  return removeOtherKeys(map_fd, wanted, key_size);
 }
 
 template <typename T>
@@ -206,9 +211,9 @@ class Capture::Impl {
       ring_buffer__free(events_);
       events_ = nullptr;
     }
-    splicer_.reset();
+    fast_path_.reset();
     links_.clear();
-    splice_.reset();
+    sk_msg_.reset();
     sockops_.reset();
     getpeername_.reset();
     connect_.reset();
@@ -219,7 +224,7 @@ class Capture::Impl {
     ASSIGN_OR_RETURN(connect_, openSkeleton<weft_connect>(root, "connect"));
     ASSIGN_OR_RETURN(getpeername_, openSkeleton<weft_getpeername>(root, "getpeername"));
     ASSIGN_OR_RETURN(sockops_, openSkeleton<weft_sockops>(root, "sockops"));
-    ASSIGN_OR_RETURN(splice_, openSkeleton<weft_splice>(root, "splice"));
+    ASSIGN_OR_RETURN(sk_msg_, openSkeleton<weft_sk_msg>(root, "sk_msg"));
     setTunables();
 
     const LinkTarget cgroup{LinkTarget::Kind::kCgroup, cgroup_id_,
@@ -232,19 +237,22 @@ class Capture::Impl {
         load({"getpeername", getpeername_->obj, getpeername_->maps.rodata, cgroup, attach_cgroup}));
     RETURN_IF_ERROR(load({"sockops", sockops_->obj, sockops_->maps.rodata, cgroup, attach_cgroup}));
 
-    // The verdict program attaches to the (pinned, by now existing) sockhash.
-    const std::string sockhash_pin = absl::StrCat(root, "/", WEFT_MAP_SPLICE_SOCKS);
+    // sk_msg attaches to the (pinned, by now existing) fast-path sockhash.
+    const std::string sockhash_pin = absl::StrCat(root, "/", WEFT_MAP_MSG_SOCKS);
     ASSIGN_OR_RETURN(uint64_t sockhash_id, pinnedMapId(sockhash_pin));
     const LinkTarget sockhash{LinkTarget::Kind::kMap, sockhash_id,
                               absl::StrCat("map ", sockhash_pin)};
     auto attach_sockhash = [this](bpf_program* prog) {
-      return linkCreate(prog, bpf_map__fd(splice_->maps.weft_splice_sk), "the splice sockhash");
+      return linkCreate(prog, bpf_map__fd(sk_msg_->maps.weft_msg_sk), "the fast-path sockhash");
     };
     RETURN_IF_ERROR(
-        load({"splice", splice_->obj, splice_->maps.rodata, sockhash, attach_sockhash}));
+        load({"sk_msg", sk_msg_->obj, sk_msg_->maps.rodata, sockhash, attach_sockhash}));
 
-    splicer_ = std::make_unique<KernelSplicer>(bpf_map__fd(splice_->maps.weft_splice_sk),
-                                               bpf_map__fd(splice_->maps.weft_splice_st));
+    fast_path_ = std::make_unique<KernelFastPath>(FastPathMaps{
+        .sockets = bpf_map__fd(sk_msg_->maps.weft_msg_sk),
+        .pairs = bpf_map__fd(sk_msg_->maps.weft_msg_pairs),
+        .expect = bpf_map__fd(sk_msg_->maps.weft_msg_expect),
+    });
     return absl::OkStatus();
   }
 
@@ -296,12 +304,12 @@ class Capture::Impl {
   SkelPtr<weft_connect> connect_;
   SkelPtr<weft_getpeername> getpeername_;
   SkelPtr<weft_sockops> sockops_;
-  SkelPtr<weft_splice> splice_;
+  SkelPtr<weft_sk_msg> sk_msg_;
   std::vector<ScopedFd> links_;
   bool adopted_ = true;
   ring_buffer* events_ = nullptr;
   const std::function<void(const ConnectionClosed&)>* on_close_ = nullptr;
-  std::unique_ptr<KernelSplicer> splicer_;
+  std::unique_ptr<KernelFastPath> fast_path_;
 };
 
 absl::StatusOr<std::unique_ptr<Capture>> Capture::open(const CaptureOptions& options) {
@@ -328,19 +336,26 @@ absl::Status Capture::setEnrolledCgroups(std::span<const uint64_t> cgroup_ids) {
                      sizeof(uint64_t), "enrolled pod cgroups");
 }
 
-absl::Status Capture::setServices(std::span<const common::SocketAddress> vips) {
+absl::Status Capture::setServices(std::span<const CapturedService> services) {
+  // Two passes of replaceKeys would briefly drop the other group: write all, then prune.
   std::vector<std::string> keys;
-  for (const common::SocketAddress& vip : vips) {
-    keys.push_back(keyBytes(toServiceKey(vip)));
+  const int fd = impl_->mapFd(impl_->connect_->maps.weft_services);
+  for (const CapturedService& service : services) {
+    const weft_service_key key = toServiceKey(service.vip);
+    const weft_service_value value{service.fast_path ? WEFT_SERVICE_FAST_PATH : 0u};
+    if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) != 0) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("cannot store ", services.size(),
+                       " service addresses in the kernel: ", errnoText(errno)));
+    }
+    keys.push_back(keyBytes(key));
   }
-  const weft_service_value value{};
-  return replaceKeys(impl_->mapFd(impl_->connect_->maps.weft_services), keys, &value,
-                     sizeof(weft_service_key), "service addresses");
+  return removeOtherKeys(fd, keys, sizeof(weft_service_key));
 }
 
 absl::StatusOr<OriginalDestination> Capture::lookup(const common::SocketAddress& peer,
                                                     const common::SocketAddress& local) const {
-  const weft_tuple key = toTuple(peer, local);
+  const weft_sock_key key = toSockKey(peer, local);  // the pod socket's own view
   weft_orig_dst orig{};
   if (bpf_map_lookup_elem(impl_->mapFd(impl_->connect_->maps.weft_tuples), &key, &orig) != 0) {
     return absl::NotFoundError(absl::StrCat("no capture record for ", peer.toString(), " -> ",
@@ -385,17 +400,17 @@ absl::StatusOr<std::vector<Capture::Counter>> Capture::counters() const {
   return out;
 }
 
-LocalSplicer& Capture::splicer() {
-  return *impl_->splicer_;
+FastPath& Capture::fastPath() {
+  return *impl_->fast_path_;
 }
 
 absl::Status Capture::uninstall(const std::string& bpffs_root) {
   RETURN_IF_ERROR(checkRoot());
   RETURN_IF_ERROR(checkBpffs(bpffs_root));
   RETURN_IF_ERROR(detachPinnedLinks(absl::StrCat(bpffs_root, "/", WEFT_LINKS_DIR)));
-  for (const char* name :
-       {WEFT_MAP_ENROLLED, WEFT_MAP_SERVICES, WEFT_MAP_SOCKETS, WEFT_MAP_TUPLES, WEFT_MAP_EVENTS,
-        WEFT_MAP_STATS, WEFT_MAP_SPLICE_SOCKS, WEFT_MAP_SPLICE_STATE}) {
+  for (const char* name : {WEFT_MAP_ENROLLED, WEFT_MAP_SERVICES, WEFT_MAP_SOCKETS, WEFT_MAP_TUPLES,
+                           WEFT_MAP_EVENTS, WEFT_MAP_STATS, WEFT_MAP_MSG_SOCKS, WEFT_MAP_MSG_FLOWS,
+                           WEFT_MAP_MSG_PAIRS, WEFT_MAP_MSG_EXPECT}) {
     const std::string pin = absl::StrCat(bpffs_root, "/", name);
     if (unlink(pin.c_str()) != 0 && errno != ENOENT) {
       return absl::UnavailableError(absl::StrCat("removing pin ", pin, ": ", errnoText(errno)));

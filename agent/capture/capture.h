@@ -17,14 +17,23 @@
 
 namespace weft::agent::capture {
 
-class LocalSplicer;  // splice.h
+class FastPath;  // fast_path.h
 
 struct CaptureOptions {
-  std::string bpffs_root;   // maps and links are pinned here (created if absent)
-  std::string cgroup_root;  // cgroup v2 directory programs attach to; never the machine root
+  std::string bpffs_root;        // maps and links are pinned here (created if absent)
+  std::string cgroup_root;       // cgroup v2 directory programs attach to; never the machine root
   common::IpAddress agent_ipv4;  // address enrolled pods dial to reach this agent (IPv4)
   common::IpAddress agent_ipv6;  // same for IPv6; all-zero when the node has none
   uint16_t outbound_port = 15001;
+};
+
+// A service address (VIP:port, TCP) whose connections are captured.
+struct CapturedService {
+  common::SocketAddress vip;
+  // An endpoint runs on this node and the agent relays same-node connections through the
+  // kernel fast path: clients' sockets are enrolled in it at connect.
+  bool fast_path = false;
+  bool operator==(const CapturedService&) const = default;
 };
 
 // A connection the kernel redirected to the outbound listener, as recorded by BPF.
@@ -35,13 +44,13 @@ struct OriginalDestination {
 
 // Per-connection telemetry from sockops, emitted when a captured connection closes.
 struct ConnectionClosed {
-  uint64_t cgroup_id = 0;                 // enrolled pod cgroup of the client
-  common::SocketAddress original_dst;     // VIP:port dialled
-  uint64_t bytes_sent = 0;                // by the pod's socket
+  uint64_t cgroup_id = 0;              // enrolled pod cgroup of the client
+  common::SocketAddress original_dst;  // VIP:port dialled
+  uint64_t bytes_sent = 0;             // by the pod's socket
   uint64_t bytes_received = 0;
-  uint32_t srtt_us = 0;                   // smoothed RTT
-  uint32_t retransmits = 0;               // total retransmitted segments
-  uint64_t duration_ns = 0;               // established → closed
+  uint32_t srtt_us = 0;      // smoothed RTT
+  uint32_t retransmits = 0;  // total retransmitted segments
+  uint64_t duration_ns = 0;  // established → closed
 };
 
 // Lookup of original destinations; an interface so the proxy is tested without a kernel.
@@ -70,8 +79,8 @@ class Capture : public OriginalDestinationTable {
 
   // Replaces the set of enrolled pod cgroups (ids of pod-level cgroup directories).
   absl::Status setEnrolledCgroups(std::span<const uint64_t> cgroup_ids);
-  // Replaces the set of captured service addresses (VIP:port, TCP).
-  absl::Status setServices(std::span<const common::SocketAddress> vips);
+  // Replaces the set of captured service addresses.
+  absl::Status setServices(std::span<const CapturedService> services);
 
   absl::StatusOr<OriginalDestination> lookup(const common::SocketAddress& peer,
                                              const common::SocketAddress& local) const override;
@@ -88,8 +97,8 @@ class Capture : public OriginalDestinationTable {
   };
   absl::StatusOr<std::vector<Counter>> counters() const;
 
-  // The same-node kernel fast path (splice.h); lives as long as this Capture.
-  LocalSplicer& splicer();
+  // The same-node kernel fast path (fast_path.h); lives as long as this Capture.
+  FastPath& fastPath();
 
   class Impl;
 

@@ -189,7 +189,9 @@ class SnapshotBuilder {
           .namespace_name = labelOr(ep.namespace_(), s.namespace_()),
           .node = ep.node(),
           .workload_label = labelOr(ep.workload_name(), labelOr(ep.workload(), "unknown")),
+          .local = !ep.node().empty() && ep.node() == snapshot_->config_.node_name(),
       });
+      target.has_local_endpoint = target.has_local_endpoint || target.endpoints.back().local;
     }
     const size_t slot = snapshot_->targets_.size();
     snapshot_->targets_.push_back(std::move(target));

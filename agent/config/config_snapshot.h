@@ -39,6 +39,7 @@ struct EndpointInfo {
   std::string namespace_name;
   std::string node;
   std::string workload_label;  // owner name when known, else the pod name
+  bool local = false;          // runs on this node (the same-node fast path may apply)
 };
 
 // One port of one service; every VIP of the service maps to it.
@@ -50,6 +51,7 @@ struct ServiceTarget {
   uint16_t target_port = 0;
   LoadBalancerPolicy load_balancer = LoadBalancerPolicy::kLeastConnections;
   std::vector<EndpointInfo> endpoints;  // ready endpoints only, in config order
+  bool has_local_endpoint = false;      // some endpoint runs on this node
 };
 
 class ConfigSnapshot {

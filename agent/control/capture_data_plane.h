@@ -17,8 +17,8 @@ class CaptureDataPlane : public DataPlane {
   absl::Status setEnrolledCgroups(std::span<const uint64_t> cgroup_ids) override {
     return capture_.setEnrolledCgroups(cgroup_ids);
   }
-  absl::Status setServices(std::span<const common::SocketAddress> vips) override {
-    return capture_.setServices(vips);
+  absl::Status setServices(std::span<const capture::CapturedService> services) override {
+    return capture_.setServices(services);
   }
   int telemetryFd() const override { return capture_.telemetryFd(); }
   absl::Status drainTelemetry(

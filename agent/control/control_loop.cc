@@ -37,6 +37,19 @@ void ControlLoop::start() {
   }
 }
 
+std::vector<capture::CapturedService> ControlLoop::capturedServices(
+    const config::ConfigSnapshot& snapshot) const {
+  std::vector<capture::CapturedService> services;
+  for (const common::SocketAddress& vip : snapshot.serviceAddresses()) {
+    const config::ServiceTarget* target = snapshot.findService(vip);
+    services.push_back({
+        .vip = vip,
+        .fast_path = options_.same_node_fast_path && target->has_local_endpoint,
+    });
+  }
+  return services;
+}
+
 void ControlLoop::tick() {
   const config::ReloadResult result = reloader_.reloadIfChanged();
   if (result != config::ReloadResult::kUnchanged) {
@@ -63,14 +76,13 @@ void ControlLoop::sync(bool force) {
       pushed_cgroups_ = std::move(cgroups);
     }
   }
-  const auto services = snapshot->serviceAddresses();
-  if (force || !std::equal(services.begin(), services.end(), pushed_services_.begin(),
-                           pushed_services_.end())) {
+  std::vector<capture::CapturedService> services = capturedServices(*snapshot);
+  if (force || services != pushed_services_) {
     if (auto status = data_plane_.setServices(services); !status.ok()) {
       spdlog::error("updating captured services failed: {}", std::string(status.message()));
       ok = false;
     } else {
-      pushed_services_.assign(services.begin(), services.end());
+      pushed_services_ = std::move(services);
     }
   }
   ready_ = ok;

@@ -22,6 +22,8 @@ namespace weft::agent::control {
 struct ControlOptions {
   // Config mtime poll, cgroup rescan and BPF counter refresh period.
   std::chrono::milliseconds tick{1000};
+  // Services with an endpoint on this node are marked for the same-node fast path.
+  bool same_node_fast_path = false;
 };
 
 class ControlLoop {
@@ -41,6 +43,8 @@ class ControlLoop {
 
  private:
   void sync(bool force);
+  std::vector<capture::CapturedService> capturedServices(
+      const config::ConfigSnapshot& snapshot) const;
   void scheduleTick();
   void waitTelemetry();
   void drainTelemetry();
@@ -56,7 +60,7 @@ class ControlLoop {
   asio::steady_timer timer_;
   asio::posix::stream_descriptor telemetry_;
   std::vector<uint64_t> pushed_cgroups_;
-  std::vector<common::SocketAddress> pushed_services_;
+  std::vector<capture::CapturedService> pushed_services_;
   bool ready_ = false;
   bool counters_failing_ = false;  // logged once per failure streak, not every tick
 };

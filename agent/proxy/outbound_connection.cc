@@ -79,6 +79,9 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
     timed_out_ = false;
     asio::error_code ignored;
     upstream_.close(ignored);
+    if (target_->endpoints[*picked].local) {
+      announceToFastPath(endpoint);
+    }
     timer_.expires_after(context_.connect_timeout);
     timer_.async_wait([self = shared_from_this(), attempt = attempts_](const asio::error_code& ec) {
       // An expiry queued just before the connect completed must not touch a later attempt.
@@ -93,8 +96,35 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
         [self = shared_from_this()](const asio::error_code& ec) { self->onConnected(ec); });
   }
 
+  // Binds the upstream socket to learn its port, and tells the fast path which connection is
+  // coming, so the pod's end joins it when established. Any failure just means no fast path.
+  void announceToFastPath(const common::SocketAddress& endpoint) {
+    if (context_.fast_path == nullptr) {
+      return;
+    }
+    const tcp::endpoint any(toEndpoint(endpoint).protocol(), 0);
+    asio::error_code ec;
+    upstream_.open(any.protocol(), ec);
+    if (!ec) {
+      upstream_.bind(any, ec);
+    }
+    const uint16_t port = ec ? 0 : upstream_.local_endpoint(ec).port();
+    if (ec || !context_.fast_path->expect(endpoint, port).ok()) {
+      return;
+    }
+    announced_ = {endpoint, port};
+  }
+
+  void forgetAnnouncement() {
+    if (announced_.has_value()) {
+      context_.fast_path->forget(announced_->first, announced_->second);
+      announced_.reset();
+    }
+  }
+
   void onConnected(const asio::error_code& ec) {
     timer_.cancel();
+    forgetAnnouncement();
     if (ec || timed_out_) {
       context_.metrics.countFailure(timed_out_ ? FailureReason::kConnectTimeout
                                                : FailureReason::kConnectError);
@@ -132,7 +162,7 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
         .client = std::move(client_),
         .upstream = std::move(upstream_),
         .counters = counters,
-        .same_node = !endpoint.node.empty() && endpoint.node == snapshot_->config().node_name(),
+        .same_node = endpoint.local,
     };
     context_.relay.start(std::move(job),
                          [self = shared_from_this(), closed = counters.closed](RelayOutcome o) {
@@ -145,6 +175,7 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
   }
 
   void fail(FailureReason reason) {
+    forgetAnnouncement();
     context_.metrics.countFailure(reason);
     reset(client_);
     asio::error_code ignored;
@@ -165,6 +196,7 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
   bool timed_out_ = false;
   bool connected_ = false;
   ActiveConnection active_;
+  std::optional<std::pair<common::SocketAddress, uint16_t>> announced_;  // endpoint, our port
 };
 
 }  // namespace

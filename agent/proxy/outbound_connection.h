@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "agent/capture/capture.h"
+#include "agent/capture/fast_path.h"
 #include "agent/config/config_store.h"
 #include "agent/proxy/load_balancer.h"
 #include "agent/proxy/relay.h"
@@ -23,6 +24,8 @@ struct WorkerContext {
   LoadBalancer& load_balancer;
   Relay& relay;
   std::chrono::milliseconds connect_timeout;
+  // Announces same-node upstream connections before connecting (null: no fast path).
+  capture::FastPath* fast_path = nullptr;
 };
 
 // Starts handling an accepted client socket; the connection keeps itself alive until done.

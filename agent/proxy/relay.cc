@@ -1,5 +1,7 @@
 #include "agent/proxy/relay.h"
 
+#include <sys/socket.h>
+
 #include <asio/write.hpp>
 #include <memory>
 #include <utility>
@@ -14,23 +16,30 @@ using asio::ip::tcp;
 struct Direction {
   tcp::socket* from;
   tcp::socket* to;
+  RelaySide into;  // which side `to` is
   char* buffer;
   prometheus::Counter* read_counter;   // counts bytes read from `from` (or nullptr)
   prometheus::Counter* write_counter;  // counts bytes written to `to` (or nullptr)
+  uint64_t written = 0;
   bool done = false;
 };
 
 class RelaySession : public std::enable_shared_from_this<RelaySession> {
  public:
   RelaySession(tcp::socket client, tcp::socket upstream, size_t buffer_size,
-               const telemetry::ConnectionCounters& counters, Relay::Done done)
+               const telemetry::ConnectionCounters& counters, std::shared_ptr<RelayTap> tap,
+               Relay::Done done)
       : client_(std::move(client)),
         upstream_(std::move(upstream)),
         buffer_size_(buffer_size),
         buffers_(new char[2 * buffer_size]),
+        tap_(std::move(tap)),
         done_(std::move(done)) {
-    to_upstream_ = {&client_, &upstream_, buffers_.get(), counters.received_bytes, nullptr};
-    to_client_ = {&upstream_, &client_, buffers_.get() + buffer_size, nullptr, counters.sent_bytes};
+    to_upstream_ = {
+        &client_, &upstream_, RelaySide::kUpstream, buffers_.get(), counters.received_bytes,
+        nullptr};
+    to_client_ = {&upstream_, &client_,           RelaySide::kClient, buffers_.get() + buffer_size,
+                  nullptr,    counters.sent_bytes};
   }
 
   void start() {
@@ -51,12 +60,17 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
       return;
     }
     if (ec == asio::error::eof) {
+      if (tap_ != nullptr) {
+        tap_->onEof(d.into);
+      }
       asio::error_code ignored;
       // The other side may already be gone; finishing the other direction reports that.
       d.to->shutdown(tcp::socket::shutdown_send, ignored);
       d.done = true;
       if (to_upstream_.done && to_client_.done) {
         finish(RelayOutcome::kCompleted);
+      } else {
+        watchForReset(d);
       }
       return;
     }
@@ -84,11 +98,36 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
       finish(RelayOutcome::kFailed);
       return;
     }
+    d.written += n;
+    if (tap_ != nullptr) {
+      tap_->onWritten(d.into, d.written);
+    }
     read(d);
+  }
+
+  // Nothing reads a socket after its EOF, so a reset from that peer (while the other
+  // direction still runs) would go unnoticed until the other side writes; an error wait
+  // catches it, and the reset is passed on.
+  void watchForReset(Direction& d) {
+    d.from->async_wait(
+        tcp::socket::wait_error, [self = shared_from_this(), &d](const asio::error_code& ec) {
+          if (self->finished_ || ec == asio::error::operation_aborted) {
+            return;
+          }
+          int pending = 0;
+          socklen_t len = sizeof(pending);
+          ::getsockopt(d.from->native_handle(), SOL_SOCKET, SO_ERROR, &pending, &len);
+          if (ec || pending != 0) {
+            self->finish(RelayOutcome::kFailed);
+          }
+        });
   }
 
   void finish(RelayOutcome outcome) {
     finished_ = true;
+    if (tap_ != nullptr) {
+      tap_->onClosing();
+    }
     asio::error_code ignored;
     if (outcome == RelayOutcome::kFailed) {
       // A reset, not a clean FIN, tells both peers the stream was cut short.
@@ -104,6 +143,7 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
   tcp::socket upstream_;
   size_t buffer_size_;
   std::unique_ptr<char[]> buffers_;
+  std::shared_ptr<RelayTap> tap_;
   Relay::Done done_;
   Direction to_upstream_{};
   Direction to_client_{};
@@ -112,13 +152,18 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
 
 }  // namespace
 
+void runRelaySession(RelayJob job, size_t buffer_size, std::shared_ptr<RelayTap> tap,
+                     Relay::Done done) {
+  std::make_shared<RelaySession>(std::move(job.client), std::move(job.upstream), buffer_size,
+                                 job.counters, std::move(tap), std::move(done))
+      ->start();
+}
+
 void BufferedRelay::start(RelayJob job, Done done) {
   if (metrics_ != nullptr) {
     metrics_->countRelay(telemetry::RelayMode::kBuffered);
   }
-  std::make_shared<RelaySession>(std::move(job.client), std::move(job.upstream), buffer_size_,
-                                 job.counters, std::move(done))
-      ->start();
+  runRelaySession(std::move(job), buffer_size_, nullptr, std::move(done));
 }
 
 }  // namespace weft::agent::proxy

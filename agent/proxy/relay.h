@@ -2,12 +2,14 @@
 
 // The seam between "a connection is set up" and "its bytes move". The outbound connection
 // hands both connected sockets to a Relay; BufferedRelay copies through user space, and
-// SplicedRelay (spliced_relay.h) hands same-node connections to the kernel right after
-// connect.
+// FastPathRelay (fast_path_relay.h) lets the kernel move same-node connections' bytes while
+// it copies whatever still reaches the agent.
 
 #include <asio/ip/tcp.hpp>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <memory>
 
 #include "agent/telemetry/metrics.h"
 
@@ -38,6 +40,28 @@ class Relay {
   // counters.sent_bytes. Calls `done` exactly once, after both sockets are closed.
   virtual void start(RelayJob job, Done done) = 0;
 };
+
+// The two sockets of a relayed connection.
+enum class RelaySide { kClient, kUpstream };
+
+// Observes a user-space relay session, for relays that share the work with the kernel.
+// Called on the session's executor.
+class RelayTap {
+ public:
+  virtual ~RelayTap() = default;
+  // `total` bytes have been written into `into` so far.
+  virtual void onWritten(RelaySide into, uint64_t total) = 0;
+  // The other socket reached EOF; called right before `into` is shut down for writing.
+  virtual void onEof(RelaySide into) = 0;
+  // Called once, right before both sockets are closed.
+  virtual void onClosing() = 0;
+};
+
+// The user-space relay loop, with two fixed buffers of `buffer_size`: what BufferedRelay
+// runs, and what FastPathRelay runs with a tap. Counts bytes in job.counters' byte counters
+// (when not null) and calls `done` as Relay::start describes.
+void runRelaySession(RelayJob job, size_t buffer_size, std::shared_ptr<RelayTap> tap,
+                     std::function<void(RelayOutcome)> done);
 
 // Copies with two fixed buffers per connection, one per direction. With `metrics`, every
 // connection it takes is counted in weft_proxy_relays_total{mode="buffered"}.

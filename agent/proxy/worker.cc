@@ -28,16 +28,17 @@ absl::Status listenError(const common::SocketAddress& address, const asio::error
 Worker::Worker(const ProxyDependencies& deps, const ProxyOptions& options)
     : load_balancer_(deps.make_random()),
       relay_(deps.make_relay()),
-      spliced_relay_(deps.splicer == nullptr
-                         ? nullptr
-                         : std::make_unique<SplicedRelay>(*deps.splicer, *relay_, deps.metrics,
-                                                          options.splice)),
+      fast_path_relay_(deps.fast_path == nullptr
+                           ? nullptr
+                           : std::make_unique<FastPathRelay>(*deps.fast_path, *relay_, deps.metrics,
+                                                             options.fast_path)),
       context_{deps.config,
                deps.destinations,
                deps.metrics,
                load_balancer_,
-               spliced_relay_ != nullptr ? static_cast<Relay&>(*spliced_relay_) : *relay_,
-               options.connect_timeout} {}
+               fast_path_relay_ != nullptr ? static_cast<Relay&>(*fast_path_relay_) : *relay_,
+               options.connect_timeout,
+               deps.fast_path} {}
 
 absl::StatusOr<common::SocketAddress> Worker::listen(const common::SocketAddress& address) {
   const tcp::endpoint endpoint = toEndpoint(address);

@@ -14,12 +14,12 @@
 
 #include "absl/status/status.h"
 #include "agent/capture/capture.h"
-#include "agent/capture/splice.h"
+#include "agent/capture/fast_path.h"
 #include "agent/config/config_store.h"
+#include "agent/proxy/fast_path_relay.h"
 #include "agent/proxy/load_balancer.h"
 #include "agent/proxy/outbound_connection.h"
 #include "agent/proxy/relay.h"
-#include "agent/proxy/spliced_relay.h"
 #include "agent/telemetry/metrics.h"
 #include "common/net/address.h"
 
@@ -29,7 +29,7 @@ struct ProxyOptions {
   std::vector<common::SocketAddress> listen;  // outbound listener addresses (port 0: any)
   int workers = 1;
   std::chrono::milliseconds connect_timeout{5000};
-  SplicedRelayOptions splice;  // used only with ProxyDependencies::splicer
+  FastPathRelayOptions fast_path;  // used only with ProxyDependencies::fast_path
 };
 
 struct ProxyDependencies {
@@ -37,12 +37,12 @@ struct ProxyDependencies {
   const capture::OriginalDestinationTable& destinations;
   telemetry::Metrics& metrics;
   // Each worker gets its own relay and random source, used only on that worker's thread.
-  // The relay moves bytes in user space: for every connection when there is no splicer, and
-  // otherwise for connections to other nodes and same-node ones the kernel refuses.
+  // The relay moves bytes in user space: for every connection without a fast path, and
+  // otherwise for connections to other nodes and same-node ones the kernel cannot take.
   std::function<std::unique_ptr<Relay>()> make_relay;
   std::function<std::unique_ptr<Random>()> make_random;
   // The same-node fast path (shared by all workers); nullptr relays everything in user space.
-  capture::LocalSplicer* splicer = nullptr;
+  capture::FastPath* fast_path = nullptr;
 };
 
 class Worker {
@@ -64,7 +64,7 @@ class Worker {
 
   LoadBalancer load_balancer_;
   std::unique_ptr<Relay> relay_;
-  std::unique_ptr<SplicedRelay> spliced_relay_;  // wraps relay_; null without a splicer
+  std::unique_ptr<FastPathRelay> fast_path_relay_;  // wraps relay_; null without a fast path
   WorkerContext context_;
   // Declared after the state its handlers use, so pending connections die first.
   asio::io_context io_{1};

@@ -55,23 +55,23 @@ absl::string_view relayModeName(RelayMode mode) {
   switch (mode) {
     case RelayMode::kBuffered:
       return "buffered";
-    case RelayMode::kSpliced:
-      return "spliced";
+    case RelayMode::kFastPath:
+      return "fast_path";
     case RelayMode::kCount:
       break;
   }
   return "unknown";
 }
 
-absl::string_view spliceFallbackReasonName(SpliceFallbackReason reason) {
+absl::string_view fastPathFallbackReasonName(FastPathFallbackReason reason) {
   switch (reason) {
-    case SpliceFallbackReason::kNotSpliceable:
-      return "not_spliceable";
-    case SpliceFallbackReason::kMapFull:
+    case FastPathFallbackReason::kNotEstablished:
+      return "not_established";
+    case FastPathFallbackReason::kMapFull:
       return "map_full";
-    case SpliceFallbackReason::kKernelError:
+    case FastPathFallbackReason::kKernelError:
       return "kernel_error";
-    case SpliceFallbackReason::kCount:
+    case FastPathFallbackReason::kCount:
       break;
   }
   return "unknown";
@@ -99,16 +99,16 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   }
   auto* relays = counterFamily(r, "weft_proxy_relays_total",
                                "Connections handed to a relay, by how their bytes move: "
-                               "buffered (user space) or spliced (kernel, same node).");
+                               "buffered (user space) or fast_path (kernel, same node).");
   for (size_t i = 0; i < relays_.size(); ++i) {
     relays_[i] = &relays->Add({{"mode", std::string(relayModeName(static_cast<RelayMode>(i)))}});
   }
-  auto* fallbacks = counterFamily(r, "weft_proxy_splice_fallbacks_total",
+  auto* fallbacks = counterFamily(r, "weft_proxy_fast_path_fallbacks_total",
                                   "Same-node connections relayed in user space because the "
-                                  "kernel refused to splice them, by reason.");
-  for (size_t i = 0; i < splice_fallbacks_.size(); ++i) {
-    const auto name = spliceFallbackReasonName(static_cast<SpliceFallbackReason>(i));
-    splice_fallbacks_[i] = &fallbacks->Add({{"reason", std::string(name)}});
+                                  "kernel fast path could not take them, by reason.");
+  for (size_t i = 0; i < fast_path_fallbacks_.size(); ++i) {
+    const auto name = fastPathFallbackReasonName(static_cast<FastPathFallbackReason>(i));
+    fast_path_fallbacks_[i] = &fallbacks->Add({{"reason", std::string(name)}});
   }
   bpf_events_ = counterFamily(r, "weft_bpf_events_total",
                               "What the eBPF data plane did or why it did not, by reason "

@@ -35,19 +35,19 @@ absl::string_view failureReasonName(FailureReason reason);
 // How a connection's bytes move once it is set up.
 enum class RelayMode {
   kBuffered,  // copied through the agent's user-space buffers
-  kSpliced,   // moved socket to socket by the kernel (same-node fast path)
+  kFastPath,  // same node: the pods' sends moved by the kernel (capture/fast_path.h)
   kCount,
 };
 absl::string_view relayModeName(RelayMode mode);
 
 // Why a same-node connection was relayed in user space after all.
-enum class SpliceFallbackReason {
-  kNotSpliceable,  // the kernel refused the sockets (closed, half-closed, bytes already read)
-  kMapFull,        // no room left in the splice maps
-  kKernelError,    // any other failure of the splice call
+enum class FastPathFallbackReason {
+  kNotEstablished,  // a socket was closing already (its peer had finished sending)
+  kMapFull,         // no room left in the fast-path sockhash
+  kKernelError,     // any other failure to pair the sockets (e.g. the client already left)
   kCount,
 };
-absl::string_view spliceFallbackReasonName(SpliceFallbackReason reason);
+absl::string_view fastPathFallbackReasonName(FastPathFallbackReason reason);
 
 // Labels of one proxied connection (reporter is always "source": this agent runs on the
 // client's node).
@@ -81,8 +81,8 @@ class Metrics {
   ConnectionCounters connectionCounters(const ConnectionLabels& labels);
   void countFailure(FailureReason reason) { failures_[static_cast<size_t>(reason)]->Increment(); }
   void countRelay(RelayMode mode) { relays_[static_cast<size_t>(mode)]->Increment(); }
-  void countSpliceFallback(SpliceFallbackReason reason) {
-    splice_fallbacks_[static_cast<size_t>(reason)]->Increment();
+  void countFastPathFallback(FastPathFallbackReason reason) {
+    fast_path_fallbacks_[static_cast<size_t>(reason)]->Increment();
   }
   // Sets weft_bpf_events_total{reason} to the data plane's counter `total` (which only grows
   // while its pins exist; a smaller value means the maps were recreated and counts from 0).
@@ -105,8 +105,8 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* rtt_;
   std::array<prometheus::Counter*, static_cast<size_t>(FailureReason::kCount)> failures_;
   std::array<prometheus::Counter*, static_cast<size_t>(RelayMode::kCount)> relays_;
-  std::array<prometheus::Counter*, static_cast<size_t>(SpliceFallbackReason::kCount)>
-      splice_fallbacks_;
+  std::array<prometheus::Counter*, static_cast<size_t>(FastPathFallbackReason::kCount)>
+      fast_path_fallbacks_;
   prometheus::Counter* reloads_accepted_;
   prometheus::Counter* reloads_rejected_;
 

@@ -20,7 +20,7 @@
 #define WEFT_MAX_ENROLLED 4096
 #define WEFT_MAX_SERVICES 16384
 #define WEFT_MAX_SOCKETS 65536
-#define WEFT_MAX_SPLICED 65536
+#define WEFT_MAX_FAST_PATH 65536 /* sockets in the same-node fast path */
 #define WEFT_EVENTS_BYTES (256 * 1024)
 
 /* Pin names under --bpffs-root (maps pin by their name; links under WEFT_LINKS_DIR). */
@@ -30,8 +30,10 @@
 #define WEFT_MAP_TUPLES "weft_tuples"
 #define WEFT_MAP_EVENTS "weft_events"
 #define WEFT_MAP_STATS "weft_stats"
-#define WEFT_MAP_SPLICE_SOCKS "weft_splice_sk"
-#define WEFT_MAP_SPLICE_STATE "weft_splice_st"
+#define WEFT_MAP_MSG_SOCKS "weft_msg_sk"
+#define WEFT_MAP_MSG_FLOWS "weft_msg_flows"
+#define WEFT_MAP_MSG_PAIRS "weft_msg_pairs"
+#define WEFT_MAP_MSG_EXPECT "weft_msg_expect"
 #define WEFT_LINKS_DIR "links"
 
 /* An IPv6 address, or an IPv4 address v4-mapped. words[] are in network byte order. */
@@ -51,15 +53,19 @@ struct weft_service_key {
 
 /* weft_services value. */
 struct weft_service_value {
-  __u32 flags; /* reserved, 0 */
+  __u32 flags; /* WEFT_SERVICE_* */
 };
+
+/* An endpoint of the service runs on this node and the agent relays connections to it
+ * through the same-node fast path: sockops enrols the client's socket in weft_msg_sk. */
+#define WEFT_SERVICE_FAST_PATH 1u
 
 /* Where a captured connection was really going, and who made it. */
 struct weft_orig_dst {
   struct weft_addr ip; /* the VIP the application dialled */
   __u16 port;
   __u16 pad0;
-  __u32 pad1;
+  __u32 flags;     /* the service's WEFT_SERVICE_* flags at connect time */
   __u64 cgroup_id; /* enrolled pod-level cgroup of the connecting process */
 };
 
@@ -75,12 +81,14 @@ struct weft_socket {
   __u32 retransmits;
 };
 
-/* weft_tuples key: the captured connection as the agent sees it after accept(). */
-struct weft_tuple {
-  struct weft_addr client_ip; /* the pod socket's address (accept's peer) */
-  struct weft_addr agent_ip;  /* the capture address (accepted socket's local) */
-  __u16 client_port;
-  __u16 agent_port;
+/* A TCP socket by its 4-tuple, seen from the socket itself. Keys weft_tuples (the pod's
+ * captured socket: local = the pod, remote = the agent's capture address, which is how the
+ * agent finds it from accept()'s peer and local addresses) and the fast-path maps. */
+struct weft_sock_key {
+  struct weft_addr local_ip;
+  struct weft_addr remote_ip;
+  __u16 local_port;
+  __u16 remote_port;
   __u32 pad0;
 };
 
@@ -99,11 +107,30 @@ struct weft_close_event {
   __u64 duration_ns;    /* established -> closed */
 };
 
-/* weft_splice_st value, keyed by the cookie of a socket in weft_splice_sk. */
-struct weft_splice_state {
-  __u64 peer_cookie;      /* where this socket's received bytes go */
-  __u64 bytes_redirected; /* handed to bpf_sk_redirect_hash toward the peer */
-  __u64 bytes_dropped;    /* dropped because the peer was gone (a broken splice) */
+/* Same-node fast path. A pod socket enrolled in weft_msg_sk ("sender") has a flow; once the
+ * agent pairs it with the agent socket that relays its bytes ("target"), the sk_msg program
+ * moves what the sender writes straight into the target's send queue, provided the agent
+ * has already relayed everything the sender wrote through TCP before (so bytes never
+ * overtake each other). */
+
+/* weft_msg_flows value, keyed by the sender's weft_sock_key. Written by sk_msg only. */
+struct weft_msg_flow {
+  __u64 passed;     /* bytes the sender wrote into its own TCP stream (to the agent) */
+  __u64 redirected; /* bytes moved into the target's send queue */
+};
+
+/* weft_msg_pairs value, keyed by the sender's weft_sock_key. Written by the agent only. */
+struct weft_msg_pair {
+  struct weft_sock_key target; /* the agent socket whose peer the sender's bytes are for */
+  __u64 forwarded; /* bytes of the sender's TCP stream the agent has written into target */
+};
+
+/* weft_msg_expect key: an upstream connection the agent is about to make to a local pod,
+ * seen from the pod's accepted socket (its address and port, the agent's source port). */
+struct weft_expect_key {
+  struct weft_addr local_ip;
+  __u16 local_port;
+  __u16 remote_port;
 };
 
 /* Reason codes of weft_stats (per-CPU counters). Anomalies say why something was not done. */
@@ -117,8 +144,10 @@ struct weft_splice_state {
   X(CB_FLAGS_FAILED, "cb_flags_failed")             /* no close event for this socket */    \
   X(EVENTS_RINGBUF_FULL, "events_ringbuf_full")     /* close event lost */                  \
   X(PEERNAME_RESTORED, "peername_restored")         /* getpeername answered with the VIP */ \
-  X(SPLICE_NO_STATE, "splice_no_state")             /* spliced socket without a peer */     \
-  X(SPLICE_PEER_GONE, "splice_peer_gone")           /* redirect target not in the sockhash */
+  X(FAST_PATH_ENROLLED, "fast_path_enrolled")       /* a pod socket joined weft_msg_sk */   \
+  X(FAST_PATH_ENROL_FAILED, "fast_path_enrol_failed") /* sockhash full: relayed by agent */ \
+  X(FAST_PATH_REDIRECTED, "fast_path_redirected")   /* a pod's send moved by sk_msg */      \
+  X(FAST_PATH_TARGET_GONE, "fast_path_target_gone") /* agent socket left: sent via TCP */
 
 /* clang-format off */
 enum weft_stat {
@@ -135,7 +164,9 @@ _Static_assert(sizeof(struct weft_addr) == 16, "weft_addr");
 _Static_assert(sizeof(struct weft_service_key) == 20, "weft_service_key");
 _Static_assert(sizeof(struct weft_orig_dst) == 32, "weft_orig_dst");
 _Static_assert(sizeof(struct weft_socket) == 72, "weft_socket");
-_Static_assert(sizeof(struct weft_tuple) == 40, "weft_tuple");
+_Static_assert(sizeof(struct weft_sock_key) == 40, "weft_sock_key");
 _Static_assert(sizeof(struct weft_close_event) == 72, "weft_close_event");
-_Static_assert(sizeof(struct weft_splice_state) == 24, "weft_splice_state");
+_Static_assert(sizeof(struct weft_msg_flow) == 16, "weft_msg_flow");
+_Static_assert(sizeof(struct weft_msg_pair) == 48, "weft_msg_pair");
+_Static_assert(sizeof(struct weft_expect_key) == 20, "weft_expect_key");
 #endif

@@ -40,7 +40,7 @@ struct {
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
   __uint(max_entries, WEFT_MAX_SOCKETS);
-  __type(key, struct weft_tuple);
+  __type(key, struct weft_sock_key);
   __type(value, struct weft_orig_dst);
   __uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_tuples SEC(".maps");
@@ -61,22 +61,44 @@ struct {
   __uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_stats SEC(".maps");
 
-/* The agent's spliced socket pairs, keyed by socket cookie. Written by the agent (splice);
- * read by the kernel's sockmap code and splice (redirect target). */
+/* Same-node fast path (weft_abi.h explains the protocol). */
+
+/* Enrolled pod sockets (by sockops) and the agent sockets they are paired with (by the
+ * agent), by 4-tuple; sk_msg runs on every send of a socket in it. Read by sk_msg (target). */
 struct {
   __uint(type, BPF_MAP_TYPE_SOCKHASH);
-  __uint(max_entries, WEFT_MAX_SPLICED);
-  __type(key, __u64);
+  __uint(max_entries, WEFT_MAX_FAST_PATH);
+  __type(key, struct weft_sock_key);
   __type(value, __u64);
   __uint(pinning, LIBBPF_PIN_BY_NAME);
-} weft_splice_sk SEC(".maps");
+} weft_msg_sk SEC(".maps");
 
-/* Peer and byte counters of each spliced socket, by cookie. Written by the agent (create,
- * delete) and splice (counters); read by splice and the agent (progress). */
+/* Byte counts of each enrolled pod socket. Created by sockops (enrol), updated by sk_msg,
+ * deleted by sockops (close). */
 struct {
   __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, WEFT_MAX_SPLICED);
-  __type(key, __u64);
-  __type(value, struct weft_splice_state);
+  __uint(max_entries, WEFT_MAX_FAST_PATH);
+  __type(key, struct weft_sock_key);
+  __type(value, struct weft_msg_flow);
   __uint(pinning, LIBBPF_PIN_BY_NAME);
-} weft_splice_st SEC(".maps");
+} weft_msg_flows SEC(".maps");
+
+/* Where an enrolled pod socket's bytes go. Written by the agent (pair, unpair and progress);
+ * read by sk_msg. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, WEFT_MAX_FAST_PATH);
+  __type(key, struct weft_sock_key);
+  __type(value, struct weft_msg_pair);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_msg_pairs SEC(".maps");
+
+/* Upstream connections the agent is about to make to local pods. Written by the agent before
+ * connect(); read and deleted by sockops when the pod's socket is established. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, WEFT_MAX_FAST_PATH);
+  __type(key, struct weft_expect_key);
+  __type(value, __u8);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_msg_expect SEC(".maps");

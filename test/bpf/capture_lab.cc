@@ -16,7 +16,7 @@ CaptureLab::CaptureLab() {
   }
   capture = std::move(*opened);
   const std::vector<uint64_t> enrolled{cgroups.podId(kEnrolledPod)};
-  const std::vector<common::SocketAddress> services{vip4, vip6};
+  const std::vector<agent::capture::CapturedService> services{{vip4}, {vip6}};
   if (!capture->setEnrolledCgroups(enrolled).ok() || !capture->setServices(services).ok()) {
     throw std::runtime_error("cannot fill the capture maps");
   }

@@ -50,7 +50,7 @@ TEST_CASE("a fresh install loads and attaches below the cgroup root and pins its
   CaptureLab lab;
   CHECK_FALSE(lab.capture->adopted());
   CHECK(programsAttachedTo(lab.cgroups.kubepods()) == 5);
-  CHECK(pinnedLinks(lab.bpffs) == 6);  // 5 cgroup programs + the splice verdict
+  CHECK(pinnedLinks(lab.bpffs) == 6);  // 5 cgroup programs + sk_msg on the fast-path sockhash
   CHECK(dialIsCaptured(lab, lab.capture_v4.fd, lab.capture.get()));
 }
 

@@ -1,9 +1,10 @@
 // The same-node fast path end to end in the kernel: a pod's connection to a service VIP is
 // captured by the real BPF programs, accepted by the real outbound proxy, and - its endpoint
-// running on this node - relayed by the kernel splice (SplicedRelay over KernelSplicer).
-// Checks what a user would: every byte arrives intact and in order both ways (also bytes
-// sent before the splice), half-closes go through, and the proxy's byte counters equal what
-// was sent.
+// running on this node - paired in the kernel (FastPathRelay over KernelFastPath), so that
+// sk_msg moves the pods' sends. Checks what a user would: every byte arrives intact and in
+// order both ways (also bytes sent before the pairing, which the agent relays while the
+// kernel already moves the later ones), half-closes go through, the proxy's byte counters
+// equal what was sent, and nothing is left in the kernel maps afterwards.
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -20,7 +21,8 @@
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "agent/capture/splice.h"
+#include "agent/capture/abi.h"
+#include "agent/capture/fast_path.h"
 #include "agent/config/config_snapshot.h"
 #include "agent/config/config_store.h"
 #include "agent/proxy/outbound_proxy.h"
@@ -32,8 +34,8 @@
 namespace weft::test {
 namespace {
 
-using agent::capture::LocalSplicer;
-using agent::capture::SplicedPair;
+using agent::capture::FastPath;
+using agent::capture::FastPathConnection;
 
 constexpr const char* kClientIpv4 = "10.244.1.10";  // the enrolled pod's address
 constexpr uint64_t kTenMiB = 10ull << 20;
@@ -99,35 +101,41 @@ uint8_t tcpState(int fd) {
   return info.tcpi_state;
 }
 
-// What has reached the agent's sockets before it splices them. The proxy calls splice()
-// right after its upstream connect, which usually wins the race against the pods' first
-// bytes; holding the call until they have arrived makes "bytes sent before the splice" a
-// certainty rather than luck. Runs on the worker thread, which may block in a test.
+// What has reached the agent's sockets before it pairs them. The proxy pairs right after its
+// upstream connect, which usually wins the race against the pods' first bytes; holding the
+// call until they have arrived makes "bytes sent before the pairing" a certainty rather than
+// luck. Runs on the worker thread, which may block in a test.
 struct Gate {
   size_t client_bytes = 0;  // unread in the accepted socket
   size_t server_bytes = 0;  // unread in the upstream socket
   bool client_fin = false;  // the client's FIN arrived too
 };
 
-class GatedSplicer : public LocalSplicer {
+class GatedFastPath : public FastPath {
  public:
-  GatedSplicer(LocalSplicer& real, Gate gate) : real_(real), gate_(gate) {}
+  GatedFastPath(FastPath& real, Gate gate) : real_(real), gate_(gate) {}
 
-  absl::StatusOr<std::unique_ptr<SplicedPair>> splice(int downstream, int upstream) override {
+  absl::Status expect(const common::SocketAddress& endpoint, uint16_t port) override {
+    return real_.expect(endpoint, port);
+  }
+  void forget(const common::SocketAddress& endpoint, uint16_t port) override {
+    real_.forget(endpoint, port);
+  }
+  absl::StatusOr<std::unique_ptr<FastPathConnection>> pair(int client, int upstream) override {
     waitFor([&] {
-      return unread(downstream) >= gate_.client_bytes && unread(upstream) >= gate_.server_bytes &&
-             (!gate_.client_fin || tcpState(downstream) == TCP_CLOSE_WAIT);
+      return unread(client) >= gate_.client_bytes && unread(upstream) >= gate_.server_bytes &&
+             (!gate_.client_fin || tcpState(client) == TCP_CLOSE_WAIT);
     });
-    auto pair = real_.splice(downstream, upstream);
-    (pair.ok() ? spliced : refused) += 1;
-    return pair;
+    auto connection = real_.pair(client, upstream);
+    (connection.ok() ? paired : refused) += 1;
+    return connection;
   }
 
-  std::atomic<int> spliced{0};
+  std::atomic<int> paired{0};
   std::atomic<int> refused{0};
 
  private:
-  LocalSplicer& real_;
+  FastPath& real_;
   Gate gate_;
 };
 
@@ -159,12 +167,19 @@ api::v1alpha1::NodeConfig sameNodeConfig() {
 }
 
 // The capture lab with the real outbound proxy on the capture address instead of the lab's
-// bare listener.
+// bare listener, the VIP marked for the fast path (as the control loop marks services with a
+// local endpoint), and the backend server in a pod of its own (kOtherPod) instead of the
+// test process, so that its accepted socket is a pod socket too.
 struct FastPathLab : CaptureLab {
-  explicit FastPathLab(Gate gate) : gated(capture->splicer(), gate) {
+  explicit FastPathLab(Gate gate) : gated(capture->fastPath(), gate) {
     capture_v4 = Fd();  // frees 10.244.1.1:15001 for the proxy
+    pod_server = Fd();  // frees 10.244.1.5:8080 for the backend pod
     if (std::system((std::string("ip addr add ") + kClientIpv4 + "/32 dev lo").c_str()) != 0) {
       throw std::runtime_error("cannot add the client pod's address");
+    }
+    const std::vector<agent::capture::CapturedService> services{{vip4, /*fast_path=*/true}};
+    if (!capture->setServices(services).ok()) {
+      throw std::runtime_error("cannot mark the service for the fast path");
     }
     auto snapshot = agent::config::buildSnapshot(sameNodeConfig(), "node1", absl::Now());
     if (!snapshot.ok()) {
@@ -186,7 +201,7 @@ struct FastPathLab : CaptureLab {
             .make_relay =
                 [this] { return std::make_unique<agent::proxy::BufferedRelay>(16384, &metrics); },
             .make_random = [] { return std::make_unique<agent::proxy::DefaultRandom>(); },
-            .splicer = &gated,
+            .fast_path = &gated,
         },
         options);
     REQUIRE(proxy->start().ok());
@@ -203,7 +218,7 @@ struct FastPathLab : CaptureLab {
 
   agent::config::ConfigStore store;
   agent::telemetry::Metrics metrics;
-  GatedSplicer gated;
+  GatedFastPath gated;
   std::unique_ptr<agent::proxy::OutboundProxy> proxy;
 };
 
@@ -255,38 +270,51 @@ std::unique_ptr<PodProcess> startClient(const CaptureLab& lab, uint64_t early, u
   });
 }
 
-// The backend pod's server: accepts and at once starts sending its `total` bytes, while it
-// reads the client's stream to EOF; half-closes when done writing. Returns what it read
-// (readPatternToEof's answer), -4 when writing failed, -5 when nobody connected.
-std::future<int64_t> startServer(const CaptureLab& lab, uint64_t total) {
-  return std::async(std::launch::async, [&lab, total] {
-    Fd conn(acceptWithin(lab.pod_server.fd));
-    if (conn.fd < 0) {
-      return int64_t{-5};
+// The backend pod's server, in its own pod cgroup: listens on the pod address (reports 'l'),
+// accepts and at once starts sending its `total` bytes, while it reads the client's stream
+// to EOF; half-closes when done writing. Reports what it read (readPatternToEof's answer),
+// -4 when writing failed, -5 when nobody connected, -6 when it could not listen.
+std::unique_ptr<PodProcess> startServer(const CaptureLab& lab, uint64_t total) {
+  return std::make_unique<PodProcess>(lab.cgroups.app(kOtherPod), [total](Channel& ch) {
+    Fd listener(listenOn(kPodIpv4, 8080));
+    ch.send(listener.fd >= 0 ? 'l' : '!');
+    Fd conn(acceptWithin(listener.fd));
+    int64_t got = -5;
+    if (listener.fd < 0) {
+      got = -6;
+    } else if (conn.fd >= 0) {
+      auto writer = std::async(std::launch::async, [&] {
+        const bool ok = writePattern(conn.fd, 0, total, kServerSalt);
+        shutdown(conn.fd, SHUT_WR);
+        return ok;
+      });
+      got = readPatternToEof(conn.fd, kClientSalt);
+      got = writer.get() ? got : int64_t{-4};
     }
-    auto writer = std::async(std::launch::async, [&] {
-      const bool ok = writePattern(conn.fd, 0, total, kServerSalt);
-      shutdown(conn.fd, SHUT_WR);
-      return ok;
-    });
-    const int64_t got = readPatternToEof(conn.fd, kClientSalt);
-    return writer.get() ? got : int64_t{-4};
+    ch.send(got);
+    return 0;
   });
 }
 
-TEST_CASE("a same-node connection is spliced: 10 MiB each way intact, half-close, exact counters",
-          "[bpf][splice][proxy]") {
+// Entries left in one of the fast-path maps.
+size_t leftIn(const CaptureLab& lab, const char* map, size_t key_size) {
+  return mapEntriesOf(lab.bpffs.path() + "/" + map, key_size);
+}
+
+TEST_CASE("a same-node connection takes the fast path: 10 MiB each way intact, exact counters",
+          "[bpf][fast_path][proxy]") {
   constexpr uint64_t kClientEarly = 64 * 1024;
   constexpr uint64_t kServerGreeting = 1000;
   FastPathLab lab(Gate{.client_bytes = kClientEarly, .server_bytes = kServerGreeting});
   auto client = startClient(lab, kClientEarly, kTenMiB, /*early_fin=*/false);
-  lab.startProxy();
   auto server = startServer(lab, kTenMiB);
+  REQUIRE(server->channel().recv<char>() == 'l');
+  lab.startProxy();
 
   REQUIRE(client->channel().send('c'));
   REQUIRE(client->channel().recv<char>() == 'e');
-  REQUIRE(waitFor([&] { return lab.gated.spliced + lab.gated.refused > 0; }));
-  REQUIRE(lab.gated.spliced == 1);
+  REQUIRE(waitFor([&] { return lab.gated.paired + lab.gated.refused > 0; }));
+  REQUIRE(lab.gated.paired == 1);
   REQUIRE(client->channel().send('g'));
 
   const auto result = client->channel().recv<ClientResult>();
@@ -294,31 +322,36 @@ TEST_CASE("a same-node connection is spliced: 10 MiB each way intact, half-close
   CHECK(result->connect_errno == 0);
   CHECK(result->wrote);
   CHECK(result->received == static_cast<int64_t>(kTenMiB));
-  CHECK(server.get() == static_cast<int64_t>(kTenMiB));
+  CHECK(server->channel().recv<int64_t>() == static_cast<int64_t>(kTenMiB));
 
   REQUIRE(waitFor([&] { return lab.connection("weft_tcp_connections_closed_total") == 1; }));
   CHECK(lab.connection("weft_tcp_connections_opened_total") == 1);
   CHECK(lab.connection("weft_tcp_received_bytes_total") == static_cast<double>(kTenMiB));
   CHECK(lab.connection("weft_tcp_sent_bytes_total") == static_cast<double>(kTenMiB));
-  CHECK(lab.metric("weft_proxy_relays_total", {{"mode", "spliced"}}) == 1);
+  CHECK(lab.metric("weft_proxy_relays_total", {{"mode", "fast_path"}}) == 1);
   CHECK(lab.metric("weft_proxy_relays_total", {{"mode", "buffered"}}) == 0);
   CHECK(lab.metric("weft_proxy_failures_total", {{"reason", "relay_error"}}) == 0);
-  CHECK(lab.counter("splice_no_state") == 0);
-  CHECK(lab.counter("splice_peer_gone") == 0);
-  // The pair was released: nothing of the connection is left in the kernel maps.
+  // Both pods' sockets joined, and the kernel - not the agent - moved most of the stream.
+  CHECK(lab.counter("fast_path_enrolled") == 2);
+  CHECK(lab.counter("fast_path_redirected") > 0);
+  CHECK(lab.counter("fast_path_target_gone") == 0);
+  // Nothing of the connection is left in the kernel maps.
   lab.proxy->stop();
-  CHECK(mapEntriesOf(lab.bpffs.path() + "/weft_splice_st", sizeof(uint64_t)) == 0);
-  CHECK(mapEntriesOf(lab.bpffs.path() + "/weft_splice_sk", sizeof(uint64_t)) == 0);
+  CHECK(leftIn(lab, WEFT_MAP_MSG_SOCKS, sizeof(weft_sock_key)) == 0);
+  CHECK(leftIn(lab, WEFT_MAP_MSG_FLOWS, sizeof(weft_sock_key)) == 0);
+  CHECK(leftIn(lab, WEFT_MAP_MSG_PAIRS, sizeof(weft_sock_key)) == 0);
+  CHECK(leftIn(lab, WEFT_MAP_MSG_EXPECT, sizeof(weft_expect_key)) == 0);
 }
 
-TEST_CASE("a client that half-closed before the splice is relayed in user space instead",
-          "[bpf][splice][proxy]") {
+TEST_CASE("a client that half-closed before the pairing is relayed in user space, intact",
+          "[bpf][fast_path][proxy]") {
   constexpr uint64_t kClientBytes = 5000;
   constexpr uint64_t kServerBytes = 3 * 1024 * 1024;
   FastPathLab lab(Gate{.client_bytes = kClientBytes, .client_fin = true});
   auto client = startClient(lab, kClientBytes, kClientBytes, /*early_fin=*/true);
-  lab.startProxy();
   auto server = startServer(lab, kServerBytes);
+  REQUIRE(server->channel().recv<char>() == 'l');
+  lab.startProxy();
 
   REQUIRE(client->channel().send('c'));
   REQUIRE(client->channel().recv<char>() == 'e');
@@ -327,15 +360,33 @@ TEST_CASE("a client that half-closed before the splice is relayed in user space 
   REQUIRE(result.has_value());
   CHECK(result->wrote);
   CHECK(result->received == static_cast<int64_t>(kServerBytes));
-  CHECK(server.get() == static_cast<int64_t>(kClientBytes));
+  CHECK(server->channel().recv<int64_t>() == static_cast<int64_t>(kClientBytes));
+  // A sockhash takes only established sockets, and the agent's end of the client's
+  // connection is closing already.
   CHECK(lab.gated.refused == 1);
 
   REQUIRE(waitFor([&] { return lab.connection("weft_tcp_connections_closed_total") == 1; }));
   CHECK(lab.connection("weft_tcp_received_bytes_total") == static_cast<double>(kClientBytes));
   CHECK(lab.connection("weft_tcp_sent_bytes_total") == static_cast<double>(kServerBytes));
-  CHECK(lab.metric("weft_proxy_splice_fallbacks_total", {{"reason", "not_spliceable"}}) == 1);
+  CHECK(lab.metric("weft_proxy_fast_path_fallbacks_total", {{"reason", "not_established"}}) == 1);
   CHECK(lab.metric("weft_proxy_relays_total", {{"mode", "buffered"}}) == 1);
-  CHECK(lab.metric("weft_proxy_relays_total", {{"mode", "spliced"}}) == 0);
+  CHECK(lab.metric("weft_proxy_relays_total", {{"mode", "fast_path"}}) == 0);
+  CHECK(lab.counter("fast_path_redirected") == 0);
+  // The pod sockets enrolled at connect leave the maps when they close.
+  lab.proxy->stop();
+  CHECK(leftIn(lab, WEFT_MAP_MSG_FLOWS, sizeof(weft_sock_key)) == 0);
+  CHECK(leftIn(lab, WEFT_MAP_MSG_SOCKS, sizeof(weft_sock_key)) == 0);
+}
+
+TEST_CASE("a service without an endpoint on this node enrols nothing in the fast path",
+          "[bpf][fast_path]") {
+  CaptureLab lab;  // its services are captured without the fast-path mark
+  PodDial dial(lab, kEnrolledPod, lab.vip4);
+  REQUIRE(dial.connected());
+  Fd accepted(acceptWithin(lab.capture_v4.fd));
+  REQUIRE(accepted.fd >= 0);
+  CHECK(lab.counter("fast_path_enrolled") == 0);
+  CHECK(leftIn(lab, WEFT_MAP_MSG_SOCKS, sizeof(weft_sock_key)) == 0);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The same-node fast path: a connection from client-node1 to a backend on node1 is spliced
-# (the kernel moves its bytes socket to socket), one to a backend on node2 is relayed in
-# user space; both carry every byte intact, and node1's byte counters equal what the client
+# The same-node fast path: a connection from client-node1 to a backend on node1 takes the
+# kernel fast path (sk_msg moves the pods' sends into the agent's sockets' send queues), one
+# to a backend on node2 is relayed in user space; both carry every byte intact, and node1's byte counters equal what the client
 # sent and received either way. Two services are added to node1's config for this: one
 # whose only endpoint runs on node1 and one whose only endpoint runs on node2. Each serves
 # an echo port (9000, content checked by the probe) and a port that writes everything back
@@ -54,7 +54,7 @@ mode_count() { metric_sum node1 weft_proxy_relays_total "mode=\"$1\""; }
 check_through() {
   local vip=$1 service=$2 mode=$3 other filter received0 sent0 closed0 mode0 other0 size out
   local connections=$((2 * ${#SIZES[@]})) total=0
-  other=$([ "$mode" = spliced ] && echo buffered || echo spliced)
+  other=$([ "$mode" = fast_path ] && echo buffered || echo fast_path)
   filter="destination_service=\"$service.demo.svc.cluster.local\""
   received0=$(metric_sum node1 weft_tcp_received_bytes_total "$filter")
   sent0=$(metric_sum node1 weft_tcp_sent_bytes_total "$filter")
@@ -87,28 +87,40 @@ check_through() {
     $((4 * total)) "weft_tcp_sent_bytes_total (bytes back to client-node1)"
 }
 
-fallbacks0=$(metric_sum node1 weft_proxy_splice_fallbacks_total)
+fallbacks0=$(metric_sum node1 weft_proxy_fast_path_fallbacks_total)
 captured0=$(metric_sum node1 weft_bpf_events_total 'reason="captured_v4"')
+enrolled0=$(metric_sum node1 weft_bpf_events_total 'reason="fast_path_enrolled"')
+redirected0=$(metric_sum node1 weft_bpf_events_total 'reason="fast_path_redirected"')
 
-step "same node: client-node1 -> $LOCAL_VIP -> backend-node1-1 is spliced"
-check_through "$LOCAL_VIP" local-echo spliced
+step "same node: client-node1 -> $LOCAL_VIP -> backend-node1-1 takes the fast path"
+check_through "$LOCAL_VIP" local-echo fast_path
+# Both pods' sockets of every connection joined; the kernel moved the pods' sends.
+wait_until 10 "node1's weft_bpf_events_total{reason=\"fast_path_enrolled\"} counting both ends" \
+  counter_reached node1 weft_bpf_events_total "$enrolled0" $((4 * ${#SIZES[@]})) \
+  'reason="fast_path_enrolled"'
+expect_eq $(($(metric_sum node1 weft_bpf_events_total 'reason="fast_path_enrolled"') - enrolled0)) \
+  $((4 * ${#SIZES[@]})) "weft_bpf_events_total{reason=\"fast_path_enrolled\"} growth (2 per connection)"
+redirected=$(($(metric_sum node1 weft_bpf_events_total 'reason="fast_path_redirected"') - redirected0))
+[ "$redirected" -gt 0 ] || fail "the kernel redirected no send (fast_path_redirected did not grow)"
+ok "the kernel moved $redirected sends"
+enrolled_local=$(metric_sum node1 weft_bpf_events_total 'reason="fast_path_enrolled"')
 
 step "across nodes: client-node1 -> $REMOTE_VIP -> backend-node2-1 is relayed in user space"
 check_through "$REMOTE_VIP" remote-echo buffered
+expect_eq "$(metric_sum node1 weft_bpf_events_total 'reason="fast_path_enrolled"')" \
+  "$enrolled_local" "fast_path_enrolled after the cross-node connections (none enrolled)"
 
-step "no same-node connection fell back, and the kernel dropped nothing"
-expect_eq $(($(metric_sum node1 weft_proxy_splice_fallbacks_total) - fallbacks0)) 0 \
-  "weft_proxy_splice_fallbacks_total growth"
+step "no same-node connection fell back, and no send lost its target"
+expect_eq $(($(metric_sum node1 weft_proxy_fast_path_fallbacks_total) - fallbacks0)) 0 \
+  "weft_proxy_fast_path_fallbacks_total growth"
 # The control thread copies the data plane's counters every second.
 wait_until 10 "node1's weft_bpf_events_total{reason=\"captured_v4\"} counting the connects" \
   counter_reached node1 weft_bpf_events_total "$captured0" $((4 * ${#SIZES[@]})) \
   'reason="captured_v4"'
 expect_eq $(($(metric_sum node1 weft_bpf_events_total 'reason="captured_v4"') - captured0)) \
   $((4 * ${#SIZES[@]})) "weft_bpf_events_total{reason=\"captured_v4\"} growth (one per connect)"
-for reason in splice_no_state splice_peer_gone; do
-  expect_eq "$(metric_sum node1 weft_bpf_events_total "reason=\"$reason\"")" 0 \
-    "weft_bpf_events_total{reason=\"$reason\"}"
-done
+expect_eq "$(metric_sum node1 weft_bpf_events_total 'reason="fast_path_target_gone"')" 0 \
+  "weft_bpf_events_total{reason=\"fast_path_target_gone\"}"
 
 step "node1's /metrics passes promtool check metrics"
 lab admin node1 /metrics | promtool check metrics

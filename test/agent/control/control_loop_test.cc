@@ -49,9 +49,9 @@ class FakeDataPlane : public DataPlane {
     cgroups.assign(ids.begin(), ids.end());
     return absl::OkStatus();
   }
-  absl::Status setServices(std::span<const SocketAddress> vips) override {
+  absl::Status setServices(std::span<const capture::CapturedService> pushed) override {
     ++service_updates;
-    services.assign(vips.begin(), vips.end());
+    services.assign(pushed.begin(), pushed.end());
     return absl::OkStatus();
   }
   int telemetryFd() const override { return pipe_[0]; }
@@ -78,7 +78,7 @@ class FakeDataPlane : public DataPlane {
   }
 
   std::vector<uint64_t> cgroups;
-  std::vector<SocketAddress> services;
+  std::vector<capture::CapturedService> services;
   std::vector<capture::ConnectionClosed> pending;
   int cgroup_updates = 0;
   int service_updates = 0;
@@ -96,7 +96,9 @@ void writeFile(const std::string& path, const std::string& text) {
 }
 
 struct ControlUnderTest {
-  ControlUnderTest() : reloader(dir.path() + "/node.json", "node1", store) {
+  explicit ControlUnderTest(ControlOptions options = {.tick = std::chrono::hours(1)})
+      : reloader(dir.path() + "/node.json", "node1", store),
+        control(io, reloader, store, metrics, data_plane, resolver, options) {
     writeFile(path(), config::testing::kGoodConfigJson);
     REQUIRE(reloader.loadInitial().ok());
     resolver.ids["uid-client"] = 1001;  // the enrolled pod; uid-batch is not enrolled
@@ -120,14 +122,8 @@ struct ControlUnderTest {
   FakeResolver resolver;
   FakeDataPlane data_plane;
   asio::io_context io;
-  // Periodic work is driven by calling tick() directly.
-  ControlLoop control{io,
-                      reloader,
-                      store,
-                      metrics,
-                      data_plane,
-                      resolver,
-                      ControlOptions{.tick = std::chrono::hours(1)}};
+  // Periodic work is driven by calling tick() directly (the tick period is an hour).
+  ControlLoop control;
 };
 
 TEST_CASE("start pushes the enrolled pods' cgroups and the service VIPs") {
@@ -135,8 +131,22 @@ TEST_CASE("start pushes the enrolled pods' cgroups and the service VIPs") {
   t.control.start();
   CHECK(t.data_plane.cgroups == std::vector<uint64_t>{1001});
   CHECK(t.data_plane.services.size() == 5);
-  CHECK(t.data_plane.services[0] == SocketAddress{*IpAddress::Parse("10.96.0.10"), 80});
+  CHECK(t.data_plane.services[0].vip == SocketAddress{*IpAddress::Parse("10.96.0.10"), 80});
   CHECK(t.control.ready());
+}
+
+TEST_CASE("with the fast path on, exactly the services with an endpoint on this node use it") {
+  for (const bool fast_path : {false, true}) {
+    ControlUnderTest t(
+        ControlOptions{.tick = std::chrono::hours(1), .same_node_fast_path = fast_path});
+    t.control.start();
+    REQUIRE(t.data_plane.services.size() == 5);
+    for (const capture::CapturedService& service : t.data_plane.services) {
+      // web (VIPs 10.96.0.10 and fd00:96::10) has web-a on node1; api (10.96.0.11) has none.
+      const bool web = service.vip.ip != *IpAddress::Parse("10.96.0.11");
+      CHECK(service.fast_path == (fast_path && web));
+    }
+  }
 }
 
 TEST_CASE("a pod whose cgroup appears later is enrolled on a later tick") {
@@ -181,7 +191,7 @@ TEST_CASE("an accepted reload re-syncs services and enrolment") {
   writeFile(t.path(), next);
   t.control.tick();
   CHECK(t.reloads("accepted") == 1);
-  CHECK(t.data_plane.services.back() == SocketAddress{*IpAddress::Parse("10.96.0.12"), 443});
+  CHECK(t.data_plane.services.back().vip == SocketAddress{*IpAddress::Parse("10.96.0.12"), 443});
   CHECK(t.data_plane.cgroups == std::vector<uint64_t>{1001, 1002});
 }
 

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <random>
 #include <thread>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
@@ -101,7 +102,7 @@ struct ProxyUnderTest {
       // Small buffers, so large transfers take many relay rounds.
       std::function<std::unique_ptr<Relay>()> make_relay =
           [] { return std::make_unique<BufferedRelay>(4096); },
-      capture::LocalSplicer* splicer = nullptr) {
+      capture::FastPath* fast_path = nullptr) {
     auto snapshot = config::buildSnapshot(config, "node1", absl::Now());
     REQUIRE(snapshot.ok());
     store.publish(*snapshot);
@@ -116,7 +117,7 @@ struct ProxyUnderTest {
             .metrics = metrics,
             .make_relay = make_relay,
             .make_random = [] { return std::make_unique<DefaultRandom>(); },
-            .splicer = splicer,
+            .fast_path = fast_path,
         },
         options);
     REQUIRE(proxy->start().ok());
@@ -360,27 +361,41 @@ TEST_CASE("the relay learns whether the endpoint runs on this node") {
   CHECK(same_node == std::vector<bool>{true, false});
 }
 
-// Counts splice requests and refuses them all, so every connection still flows (in user
-// space) and the test sees which ones were offered to the kernel.
-class RefusingSplicer : public capture::LocalSplicer {
+// Records what the proxy announces and refuses every pairing, so every connection still
+// flows (in user space) and the test sees which ones were offered to the kernel.
+class RefusingFastPath : public capture::FastPath {
  public:
-  absl::StatusOr<std::unique_ptr<capture::SplicedPair>> splice(int, int) override {
-    ++requests;
-    return absl::FailedPreconditionError("refused by the test");
+  absl::Status expect(const SocketAddress& endpoint, uint16_t port) override {
+    std::lock_guard lock(mu);
+    expected.push_back(endpoint);
+    ports_announced.push_back(port);
+    return absl::OkStatus();
   }
-  std::atomic<int> requests{0};
+  void forget(const SocketAddress&, uint16_t port) override {
+    std::lock_guard lock(mu);
+    ports_forgotten.push_back(port);
+  }
+  absl::StatusOr<std::unique_ptr<capture::FastPathConnection>> pair(int, int) override {
+    ++pairings;
+    return absl::InternalError("refused by the test");
+  }
+  std::mutex mu;
+  std::vector<SocketAddress> expected;
+  std::vector<uint16_t> ports_announced;
+  std::vector<uint16_t> ports_forgotten;
+  std::atomic<int> pairings{0};
 };
 
-TEST_CASE("with a splicer, only connections to endpoints on this node are offered to it") {
+TEST_CASE("with a fast path, only connections to endpoints on this node are offered to it") {
   UpstreamPair upstreams;
   auto config =
       makeConfig(upstreams.port(), {"127.0.0.2", "127.0.0.3"}, api::v1alpha1::ROUND_ROBIN);
   config.mutable_services(0)->mutable_endpoints(0)->set_node("node1");
   config.mutable_services(0)->mutable_endpoints(1)->set_node("node2");
-  RefusingSplicer splicer;
+  RefusingFastPath fast_path;
   ProxyUnderTest p(
       config, /*workers=*/1, std::chrono::seconds(5),
-      [] { return std::make_unique<BufferedRelay>(4096); }, &splicer);
+      [] { return std::make_unique<BufferedRelay>(4096); }, &fast_path);
   for (int i = 0; i < 2; ++i) {
     auto client = p.client();
     REQUIRE(client->connect(p.address));
@@ -392,9 +407,17 @@ TEST_CASE("with a splicer, only connections to endpoints on this node are offere
   }
   CHECK(upstreams.a->accepted() == 1);
   CHECK(upstreams.b->accepted() == 1);
-  CHECK(splicer.requests == 1);
-  CHECK(test::counterValue(*p.metrics.registry(), "weft_proxy_splice_fallbacks_total",
-                           {{"reason", "not_spliceable"}}) == 1);
+  // The local endpoint's connection was announced from a real port before the connect, and
+  // the announcement withdrawn after it; the other node's never was.
+  std::lock_guard lock(fast_path.mu);
+  CHECK(fast_path.expected ==
+        std::vector<SocketAddress>{{*IpAddress::Parse("127.0.0.2"), upstreams.port()}});
+  REQUIRE(fast_path.ports_announced.size() == 1);
+  CHECK(fast_path.ports_announced[0] != 0);
+  CHECK(fast_path.ports_forgotten == fast_path.ports_announced);
+  CHECK(fast_path.pairings == 1);
+  CHECK(test::counterValue(*p.metrics.registry(), "weft_proxy_fast_path_fallbacks_total",
+                           {{"reason", "kernel_error"}}) == 1);
 }
 
 }  // namespace

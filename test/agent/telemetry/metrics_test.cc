@@ -80,18 +80,18 @@ TEST_CASE("every failure reason is exported from the start, at zero") {
   }
 }
 
-TEST_CASE("relay modes and splice fallback reasons are exported from the start, at zero") {
+TEST_CASE("relay modes and fast-path fallback reasons are exported from the start, at zero") {
   Metrics metrics;
-  metrics.countRelay(RelayMode::kSpliced);
-  metrics.countSpliceFallback(SpliceFallbackReason::kMapFull);
+  metrics.countRelay(RelayMode::kFastPath);
+  metrics.countFastPathFallback(FastPathFallbackReason::kMapFull);
   const auto& registry = *metrics.registry();
-  CHECK(test::counterValue(registry, "weft_proxy_relays_total", {{"mode", "spliced"}}) == 1);
+  CHECK(test::counterValue(registry, "weft_proxy_relays_total", {{"mode", "fast_path"}}) == 1);
   CHECK(test::counterValue(registry, "weft_proxy_relays_total", {{"mode", "buffered"}}) == 0);
-  for (size_t i = 0; i < static_cast<size_t>(SpliceFallbackReason::kCount); ++i) {
-    const std::string reason(spliceFallbackReasonName(static_cast<SpliceFallbackReason>(i)));
+  for (size_t i = 0; i < static_cast<size_t>(FastPathFallbackReason::kCount); ++i) {
+    const std::string reason(fastPathFallbackReasonName(static_cast<FastPathFallbackReason>(i)));
     INFO(reason);
-    CHECK(test::counterValue(registry, "weft_proxy_splice_fallbacks_total", {{"reason", reason}}) ==
-          (reason == "map_full" ? 1 : 0));
+    CHECK(test::counterValue(registry, "weft_proxy_fast_path_fallbacks_total",
+                             {{"reason", reason}}) == (reason == "map_full" ? 1 : 0));
   }
 }
 
@@ -135,8 +135,8 @@ TEST_CASE("the rendered metrics pass promtool check metrics") {
   c.sent_bytes->Increment(200);
   metrics.countFailure(FailureReason::kNoEndpoints);
   metrics.countConfigReload(true);
-  metrics.countRelay(RelayMode::kSpliced);
-  metrics.setBpfEventTotal("splice_peer_gone", 3);
+  metrics.countRelay(RelayMode::kFastPath);
+  metrics.setBpfEventTotal("fast_path_target_gone", 3);
   metrics.observeRtt({.source_workload = "client",
                       .source_namespace = "shop",
                       .destination_service = "web.default.svc.cluster.local"},

@@ -1,9 +1,10 @@
-// SplicedRelay against a fake kernel: real loopback sockets on both sides, and a fake
-// LocalSplicer whose progress() the test scripts. The fake moves no bytes, so what the peers
-// see (EOF, reset) is exactly what the relay did. The real kernel path is tested in
-// test/bpf/same_node_fast_path_test.cc.
+// FastPathRelay against a fake kernel: real loopback sockets on both sides, and a fake
+// FastPath whose byte counts the test scripts. The fake redirects nothing, so every byte the
+// peers exchange goes through the user-space relay, and what the test sees (data, EOF, reset,
+// the progress reported to the kernel) is exactly what the relay did. The real kernel path
+// is tested in test/bpf/fast_path_test.cc and test/e2e/same_node_fast_path_test.sh.
 
-#include "agent/proxy/spliced_relay.h"
+#include "agent/proxy/fast_path_relay.h"
 
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -16,10 +17,12 @@
 #include <asio/io_context.hpp>
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "test/agent/testing/metric_value.h"
@@ -29,28 +32,27 @@ namespace weft::agent::proxy {
 namespace {
 
 using asio::ip::tcp;
-using capture::SpliceProgress;
+using capture::AgentSocket;
 
-// What the fake kernel was asked, and what it answers. Shared between the test thread and
-// the relay's thread.
+// What the fake kernel was told, and what it answers. Shared between the test thread and the
+// relay's thread.
 struct FakeKernel {
   std::mutex mu;
-  absl::Status refuse;  // splice() fails with this when not OK
-  SpliceProgress progress;
-  bool progress_fails = false;
-  int splices = 0;
-  int polls = 0;
-  int down_fd = -1, up_fd = -1;
+  absl::Status refuse;  // pair() fails with this when not OK
+  int pairs = 0;
+  int client_fd = -1, upstream_fd = -1;
+  std::map<AgentSocket, std::vector<uint64_t>> forwarded;  // every total reported, in order
+  std::map<AgentSocket, uint64_t> bytes_into;              // what bytesInto() answers
   bool released = false;
   bool fds_open_at_release = false;
 
-  void update(const std::function<void(SpliceProgress&)>& change) {
+  std::vector<uint64_t> forwardedInto(AgentSocket into) {
     std::lock_guard lock(mu);
-    change(progress);
+    return forwarded[into];
   }
-  int pollCount() {
+  void setBytesInto(AgentSocket into, uint64_t n) {
     std::lock_guard lock(mu);
-    return polls;
+    bytes_into[into] = n;
   }
   bool wasReleased() {
     std::lock_guard lock(mu);
@@ -62,39 +64,43 @@ bool fdOpen(int fd) {
   return ::fcntl(fd, F_GETFD) != -1;
 }
 
-class FakePair : public capture::SplicedPair {
+class FakeConnection : public capture::FastPathConnection {
  public:
-  explicit FakePair(FakeKernel& kernel) : kernel_(kernel) {}
-  ~FakePair() override {
+  explicit FakeConnection(FakeKernel& kernel) : kernel_(kernel) {}
+  ~FakeConnection() override {
     std::lock_guard lock(kernel_.mu);
     kernel_.released = true;
-    kernel_.fds_open_at_release = fdOpen(kernel_.down_fd) && fdOpen(kernel_.up_fd);
+    kernel_.fds_open_at_release = fdOpen(kernel_.client_fd) && fdOpen(kernel_.upstream_fd);
   }
-  absl::StatusOr<SpliceProgress> progress() override {
+  absl::Status forwarded(AgentSocket into, uint64_t total) override {
     std::lock_guard lock(kernel_.mu);
-    ++kernel_.polls;
-    if (kernel_.progress_fails) {
-      return absl::NotFoundError("splice state is gone");
-    }
-    return kernel_.progress;
+    kernel_.forwarded[into].push_back(total);
+    return absl::OkStatus();
+  }
+  absl::StatusOr<uint64_t> bytesInto(AgentSocket into) override {
+    std::lock_guard lock(kernel_.mu);
+    return kernel_.bytes_into[into];
   }
 
  private:
   FakeKernel& kernel_;
 };
 
-class FakeSplicer : public capture::LocalSplicer {
+class FakeFastPath : public capture::FastPath {
  public:
-  explicit FakeSplicer(FakeKernel& kernel) : kernel_(kernel) {}
-  absl::StatusOr<std::unique_ptr<capture::SplicedPair>> splice(int down, int up) override {
+  explicit FakeFastPath(FakeKernel& kernel) : kernel_(kernel) {}
+  absl::Status expect(const common::SocketAddress&, uint16_t) override { return absl::OkStatus(); }
+  void forget(const common::SocketAddress&, uint16_t) override {}
+  absl::StatusOr<std::unique_ptr<capture::FastPathConnection>> pair(int client,
+                                                                    int upstream) override {
     std::lock_guard lock(kernel_.mu);
-    ++kernel_.splices;
+    ++kernel_.pairs;
     if (!kernel_.refuse.ok()) {
       return kernel_.refuse;
     }
-    kernel_.down_fd = down;
-    kernel_.up_fd = up;
-    return std::make_unique<FakePair>(kernel_);
+    kernel_.client_fd = client;
+    kernel_.upstream_fd = upstream;
+    return std::make_unique<FakeConnection>(kernel_);
   }
 
  private:
@@ -148,11 +154,6 @@ int readEnd(int fd) {
   return n < 0 ? -errno : static_cast<int>(n);
 }
 
-bool nothingArrived(int fd) {
-  char c;
-  return ::recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN;
-}
-
 // A peer that still has its write side open reaches TCP_CLOSE only through a reset.
 bool resetArrives(int fd) {
   return test::waitFor([fd] {
@@ -178,10 +179,11 @@ const telemetry::ConnectionLabels kLabels{
     .destination_namespace = "default",
 };
 
-// client_peer <-> [client | SplicedRelay | upstream] <-> upstream_peer
+// client_peer <-> [client | FastPathRelay | upstream] <-> upstream_peer
 struct RelayUnderTest {
-  explicit RelayUnderTest(SplicedRelayOptions options = {.counter_refresh = std::chrono::hours(1)})
-      : relay(splicer, buffered, metrics, options) {}
+  explicit RelayUnderTest(FastPathRelayOptions options = {.buffer_size = 4096,
+                                                          .counter_refresh = std::chrono::hours(1)})
+      : relay(fast_path, buffered, metrics, options) {}
 
   ~RelayUnderTest() {
     work.reset();
@@ -226,7 +228,7 @@ struct RelayUnderTest {
     return metric("weft_proxy_relays_total", {{"mode", mode}});
   }
   double fallbacks(const std::string& reason) {
-    return metric("weft_proxy_splice_fallbacks_total", {{"reason", reason}});
+    return metric("weft_proxy_fast_path_fallbacks_total", {{"reason", reason}});
   }
 
   asio::io_context io;
@@ -235,9 +237,9 @@ struct RelayUnderTest {
   std::thread thread;
   telemetry::Metrics metrics;
   FakeKernel kernel;
-  FakeSplicer splicer{kernel};
+  FakeFastPath fast_path{kernel};
   BufferedRelay buffered{4096, &metrics};
-  SplicedRelay relay;
+  FastPathRelay relay;
   int client_peer = -1;
   int upstream_peer = -1;
   std::atomic<int> outcome{-1};
@@ -250,9 +252,9 @@ TEST_CASE("a connection to another node is relayed in user space without the ker
   CHECK(readExactly(t.upstream_peer, 4) == "ping");
   REQUIRE(writeAll(t.upstream_peer, "pong"));
   CHECK(readExactly(t.client_peer, 4) == "pong");
-  CHECK(t.kernel.splices == 0);
+  CHECK(t.kernel.pairs == 0);
   CHECK(t.relays("buffered") == 1);
-  CHECK(t.relays("spliced") == 0);
+  CHECK(t.relays("fast_path") == 0);
 }
 
 struct RefusalCase {
@@ -260,12 +262,11 @@ struct RefusalCase {
   const char* reason;
 };
 
-TEST_CASE("a same-node connection the kernel refuses is relayed in user space, by reason") {
+TEST_CASE("a same-node connection the kernel cannot pair is relayed in user space, by reason") {
   const RefusalCase cases[] = {
-      {absl::FailedPreconditionError("downstream fd is not an established TCP socket"),
-       "not_spliceable"},
-      {absl::ResourceExhaustedError("splice state map: no space"), "map_full"},
-      {absl::InternalError("SO_RCVLOWAT failed"), "kernel_error"},
+      {absl::FailedPreconditionError("fd 9 is no longer established"), "not_established"},
+      {absl::ResourceExhaustedError("the fast-path sockhash is full"), "map_full"},
+      {absl::InternalError("getpeername of fd 9: bad file descriptor"), "kernel_error"},
   };
   for (const RefusalCase& c : cases) {
     DYNAMIC_SECTION(c.reason) {
@@ -279,51 +280,41 @@ TEST_CASE("a same-node connection the kernel refuses is relayed in user space, b
       ::shutdown(t.client_peer, SHUT_WR);
       ::shutdown(t.upstream_peer, SHUT_WR);
       REQUIRE(t.awaitOutcome(RelayOutcome::kCompleted));
-      CHECK(t.kernel.splices == 1);
+      CHECK(t.kernel.pairs == 1);
       CHECK(t.fallbacks(c.reason) == 1);
       CHECK(t.relays("buffered") == 1);
-      CHECK(t.relays("spliced") == 0);
+      CHECK(t.relays("fast_path") == 0);
       CHECK(t.bytes("weft_tcp_received_bytes_total") == 7);
       CHECK(t.bytes("weft_tcp_sent_bytes_total") == 6);
     }
   }
 }
 
-TEST_CASE("EOF is passed on only once the kernel has handed that direction's bytes over") {
+TEST_CASE("every write the relay still makes is reported to the kernel as a running total") {
   RelayUnderTest t;
   t.start(/*same_node=*/true);
-  REQUIRE(t.kernel.splices == 1);
-  CHECK(t.relays("spliced") == 1);
-
-  // The client finished sending, but the kernel still has bytes of it in flight.
-  t.kernel.update([](SpliceProgress& p) { p.downstream_eof = true; });
-  ::shutdown(t.client_peer, SHUT_WR);
-  REQUIRE(test::waitFor([&] { return t.kernel.pollCount() >= 3; }));
-  CHECK(nothingArrived(t.upstream_peer));
-
-  t.kernel.update([](SpliceProgress& p) { p.downstream_to_upstream_drained = true; });
-  CHECK(readEnd(t.upstream_peer) == 0);
-  CHECK_FALSE(t.finished().has_value());  // the upstream may still answer
-
-  // Now the other way round; both directions done ends the relay.
-  t.kernel.update([](SpliceProgress& p) {
-    p.upstream_eof = true;
-    p.upstream_to_downstream_drained = true;
-  });
-  ::shutdown(t.upstream_peer, SHUT_WR);
-  CHECK(readEnd(t.client_peer) == 0);
-  REQUIRE(t.awaitOutcome(RelayOutcome::kCompleted));
-  CHECK(t.kernel.wasReleased());
-  CHECK(t.kernel.fds_open_at_release);  // released first, then the sockets closed
+  REQUIRE(t.kernel.pairs == 1);
+  CHECK(t.relays("fast_path") == 1);
+  REQUIRE(writeAll(t.client_peer, "GET /"));
+  REQUIRE(readExactly(t.upstream_peer, 5) == "GET /");
+  REQUIRE(writeAll(t.client_peer, " HTTP/1.1"));
+  REQUIRE(readExactly(t.upstream_peer, 9) == " HTTP/1.1");
+  REQUIRE(writeAll(t.upstream_peer, "HTTP/1.1 200"));
+  REQUIRE(readExactly(t.client_peer, 12) == "HTTP/1.1 200");
+  // The kernel redirects a pod's sends only once these totals catch up with what it sent.
+  CHECK(test::waitFor([&] {
+    return t.kernel.forwardedInto(AgentSocket::kUpstream) == std::vector<uint64_t>{5, 14};
+  }));
+  CHECK(test::waitFor(
+      [&] { return t.kernel.forwardedInto(AgentSocket::kClient) == std::vector<uint64_t>{12}; }));
 }
 
-TEST_CASE("byte counters follow the kernel's counts while open and are exact at close") {
-  RelayUnderTest t(SplicedRelayOptions{.counter_refresh = std::chrono::milliseconds(5)});
+TEST_CASE("byte counters come from the kernel: while open, at each EOF, and at the end") {
+  RelayUnderTest t(
+      FastPathRelayOptions{.buffer_size = 4096, .counter_refresh = std::chrono::milliseconds(5)});
   t.start(/*same_node=*/true);
-  t.kernel.update([](SpliceProgress& p) {
-    p.downstream_to_upstream = 1000;
-    p.upstream_to_downstream = 250000;
-  });
+  t.kernel.setBytesInto(AgentSocket::kUpstream, 1000);
+  t.kernel.setBytesInto(AgentSocket::kClient, 250000);
   // A long-lived connection's counters move before it ends.
   REQUIRE(test::waitFor([&] {
     return t.bytes("weft_tcp_received_bytes_total") == 1000 &&
@@ -331,28 +322,30 @@ TEST_CASE("byte counters follow the kernel's counts while open and are exact at 
   }));
   CHECK_FALSE(t.finished().has_value());
 
-  t.kernel.update([](SpliceProgress& p) {
-    p.downstream_to_upstream = 10 * 1024 * 1024 + 1;
-    p.upstream_to_downstream = 250000 + 7;
-    p.downstream_eof = p.upstream_eof = true;
-    p.downstream_to_upstream_drained = p.upstream_to_downstream_drained = true;
-  });
+  // The client finishes: its direction is counted at its EOF, before the FIN is passed on
+  // (a FIN counts as a byte in TCP's numbers; it must not show as payload).
+  t.kernel.setBytesInto(AgentSocket::kUpstream, 10 * 1024 * 1024 + 1);
   ::shutdown(t.client_peer, SHUT_WR);
+  REQUIRE(readEnd(t.upstream_peer) == 0);
+  t.kernel.setBytesInto(AgentSocket::kUpstream, 10 * 1024 * 1024 + 2);  // + the FIN
+
+  t.kernel.setBytesInto(AgentSocket::kClient, 250000 + 7);
   ::shutdown(t.upstream_peer, SHUT_WR);
+  REQUIRE(readEnd(t.client_peer) == 0);
   REQUIRE(t.awaitOutcome(RelayOutcome::kCompleted));
   CHECK(t.bytes("weft_tcp_received_bytes_total") == 10 * 1024 * 1024 + 1);
   CHECK(t.bytes("weft_tcp_sent_bytes_total") == 250000 + 7);
+  CHECK(t.kernel.wasReleased());
+  CHECK(t.kernel.fds_open_at_release);  // unpaired first, then the sockets closed
 }
 
-TEST_CASE("a reset on one side releases the pair and resets the other side") {
+TEST_CASE("a reset on one side unpairs and resets the other side, counting what moved") {
   for (const bool client_resets : {true, false}) {
     DYNAMIC_SECTION((client_resets ? "the client" : "the upstream") << " resets") {
       RelayUnderTest t;
       t.start(/*same_node=*/true);
-      t.kernel.update([](SpliceProgress& p) {
-        p.downstream_to_upstream = 300;
-        p.upstream_to_downstream = 40;
-      });
+      t.kernel.setBytesInto(AgentSocket::kUpstream, 300);
+      t.kernel.setBytesInto(AgentSocket::kClient, 40);
       int& resetting = client_resets ? t.client_peer : t.upstream_peer;
       const int other = client_resets ? t.upstream_peer : t.client_peer;
       resetFrom(resetting);
@@ -360,7 +353,6 @@ TEST_CASE("a reset on one side releases the pair and resets the other side") {
       CHECK(readEnd(other) == -ECONNRESET);
       CHECK(t.kernel.wasReleased());
       CHECK(t.kernel.fds_open_at_release);
-      // What the kernel moved before the reset is still counted.
       CHECK(t.bytes("weft_tcp_received_bytes_total") == 300);
       CHECK(t.bytes("weft_tcp_sent_bytes_total") == 40);
     }
@@ -370,35 +362,12 @@ TEST_CASE("a reset on one side releases the pair and resets the other side") {
 TEST_CASE("a reset after a half-close, while the other direction runs, resets the other side") {
   RelayUnderTest t;
   t.start(/*same_node=*/true);
-  t.kernel.update([](SpliceProgress& p) {
-    p.downstream_eof = true;
-    p.downstream_to_upstream_drained = true;
-  });
   ::shutdown(t.client_peer, SHUT_WR);
   REQUIRE(readEnd(t.upstream_peer) == 0);
   // The upstream is still sending (as far as the relay knows) when the client goes away.
   resetFrom(t.client_peer);
   REQUIRE(t.awaitOutcome(RelayOutcome::kFailed));
   CHECK(resetArrives(t.upstream_peer));
-  CHECK(t.kernel.wasReleased());
-}
-
-TEST_CASE("bytes the kernel dropped, or a lost splice state, end the connection with resets") {
-  RelayUnderTest t;
-  SECTION("dropped bytes") {
-    t.kernel.update([](SpliceProgress& p) {
-      p.downstream_eof = true;
-      p.bytes_dropped = 512;
-    });
-  }
-  SECTION("the splice state is gone") {
-    t.kernel.progress_fails = true;
-  }
-  t.start(/*same_node=*/true);
-  ::shutdown(t.client_peer, SHUT_WR);
-  REQUIRE(t.awaitOutcome(RelayOutcome::kFailed));
-  CHECK(readEnd(t.upstream_peer) == -ECONNRESET);
-  CHECK(readEnd(t.client_peer) == -ECONNRESET);
   CHECK(t.kernel.wasReleased());
 }
 
