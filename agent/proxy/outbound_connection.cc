@@ -7,13 +7,15 @@
 #include <optional>
 #include <utility>
 
-#include "agent/proxy/asio_address.h"
+#include "common/net/asio.h"
 #include "spdlog/spdlog.h"
 
 namespace weft::agent::proxy {
 namespace {
 
 using asio::ip::tcp;
+using common::toEndpoint;
+using common::toSocketAddress;
 using telemetry::FailureReason;
 
 // A connect that fails on one endpoint is tried once more on another.

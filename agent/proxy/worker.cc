@@ -2,18 +2,16 @@
 
 #include <sys/socket.h>
 
-#include <asio/ip/v6_only.hpp>
 #include <asio/socket_base.hpp>
 
 #include "absl/strings/str_cat.h"
-#include "agent/proxy/asio_address.h"
+#include "common/net/asio.h"
 #include "spdlog/spdlog.h"
 
 namespace weft::agent::proxy {
 namespace {
 
 using asio::ip::tcp;
-using ReusePort = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 // After an accept error such as EMFILE, wait a little instead of spinning on it.
 constexpr std::chrono::milliseconds kAcceptBackoff{50};
@@ -41,32 +39,15 @@ Worker::Worker(const ProxyDependencies& deps, const ProxyOptions& options)
                deps.fast_path} {}
 
 absl::StatusOr<common::SocketAddress> Worker::listen(const common::SocketAddress& address) {
-  const tcp::endpoint endpoint = toEndpoint(address);
   auto acceptor = std::make_unique<tcp::acceptor>(io_);
-  asio::error_code ec;
-  acceptor->open(endpoint.protocol(), ec);
-  if (!ec) {
-    acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-  }
-  if (!ec) {
-    acceptor->set_option(ReusePort(true), ec);
-  }
-  if (!ec && !address.ip.isV4()) {
-    acceptor->set_option(asio::ip::v6_only(true), ec);
-  }
-  if (!ec) {
-    acceptor->bind(endpoint, ec);
-  }
-  if (!ec) {
-    acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  }
+  asio::error_code ec = common::openListener(*acceptor, address, /*reuse_port=*/true);
   const tcp::endpoint bound = ec ? tcp::endpoint() : acceptor->local_endpoint(ec);
   if (ec) {
     return listenError(address, ec);
   }
   accept(*acceptor);
   acceptors_.push_back(std::move(acceptor));
-  return toSocketAddress(bound);
+  return common::toSocketAddress(bound);
 }
 
 void Worker::run() {

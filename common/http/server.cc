@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/net/asio.h"
 
 namespace weft::common::http {
 
@@ -176,24 +177,8 @@ void Server::route(std::string path, Handler handler) {
 }
 
 absl::StatusOr<SocketAddress> Server::listen(const SocketAddress& address) {
-  sockaddr_storage storage;
-  const socklen_t len = address.toSockaddr(&storage);
-  tcp::endpoint endpoint;
-  std::memcpy(endpoint.data(), &storage, len);
-  endpoint.resize(len);
-
   auto acceptor = std::make_unique<tcp::acceptor>(io_);
-  asio::error_code ec;
-  acceptor->open(endpoint.protocol(), ec);
-  if (!ec) {
-    acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-  }
-  if (!ec) {
-    acceptor->bind(endpoint, ec);
-  }
-  if (!ec) {
-    acceptor->listen(asio::socket_base::max_listen_connections, ec);
-  }
+  asio::error_code ec = openListener(*acceptor, address, /*reuse_port=*/false);
   tcp::endpoint bound;
   if (!ec) {
     bound = acceptor->local_endpoint(ec);
@@ -204,7 +189,7 @@ absl::StatusOr<SocketAddress> Server::listen(const SocketAddress& address) {
   }
   state_->acceptor = std::move(acceptor);
   acceptLoop(state_);
-  return SocketAddress::FromSockaddr(bound.data(), bound.size());
+  return toSocketAddress(bound);
 }
 
 void Server::stop() {

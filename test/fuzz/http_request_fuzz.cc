@@ -6,30 +6,23 @@
 #include <variant>
 
 #include "common/http/request.h"
+#include "test/fuzz/fuzz_require.h"
 
-namespace {
-
-void require(bool invariant) {
-  if (!invariant) {
-    std::abort();
-  }
-}
-
-}  // namespace
+using weft::test::fuzzRequire;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace weft::common::http;
   const absl::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto parsed = parseRequestHead(bytes);
   if (auto* bad = std::get_if<Malformed>(&parsed)) {
-    require(!bad->reason.empty());
+    fuzzRequire(!bad->reason.empty());
   } else if (auto* request = std::get_if<Request>(&parsed)) {
-    require(!request->method.empty());
-    require(!request->path.empty() && request->path[0] == '/');
-    require(request->target.compare(0, request->path.size(), request->path) == 0);
-    require(request->minor_version == 0 || request->minor_version == 1);
+    fuzzRequire(!request->method.empty());
+    fuzzRequire(!request->path.empty() && request->path[0] == '/');
+    fuzzRequire(request->target.compare(0, request->path.size(), request->path) == 0);
+    fuzzRequire(request->minor_version == 0 || request->minor_version == 1);
     for (const auto& [name, value] : request->headers) {
-      require(!name.empty());
+      fuzzRequire(!name.empty());
     }
   }
   return 0;
