@@ -1,0 +1,42 @@
+// Fuzzes the YAML object parser, and the snapshot builder and translation behind it: any
+// input must be rejected with a status naming the file, or give objects that build a
+// snapshot, translate, and produce configs the agent's own validator accepts.
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/string_view.h"
+#include "operator/model/source_snapshot.h"
+#include "operator/source/yaml_objects.h"
+
+namespace {
+
+void require(bool invariant) {
+  if (!invariant) {
+    std::abort();
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace weft::op;
+  const absl::string_view text(reinterpret_cast<const char*>(data), size);
+  auto objects = parseYamlObjects(text, "fuzz.yaml");
+  if (!objects.ok()) {
+    require(absl::StartsWith(objects.status().message(), "fuzz.yaml: "));
+    return 0;
+  }
+  SourceSnapshotBuilder builder;
+  size_t added = 0;
+  for (SourceObject& object : *objects) {
+    const ObjectKey key = keyOf(object);
+    require(!key.name.empty());
+    added += builder.add(std::move(object), "fuzz.yaml").ok() ? 1 : 0;
+  }
+  const SourceSnapshotPtr snapshot = std::move(builder).build();
+  require(snapshot->objectCount() == added);
+  return 0;
+}
