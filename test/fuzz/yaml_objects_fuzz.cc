@@ -8,8 +8,11 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+#include "agent/config/config_snapshot.h"
 #include "operator/model/source_snapshot.h"
 #include "operator/source/yaml_objects.h"
+#include "operator/translate/translate.h"
 
 namespace {
 
@@ -38,5 +41,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const SourceSnapshotPtr snapshot = std::move(builder).build();
   require(snapshot->objectCount() == added);
+  const Translation translation = translate(*snapshot);
+  for (const auto& [node, config] : translation.configs) {
+    require(weft::agent::config::buildSnapshot(config, node, absl::UnixEpoch()).ok());
+    require(config.version() == configVersion(config));
+  }
   return 0;
 }
