@@ -82,27 +82,29 @@ void addWorkloads(const SourceSnapshot& snapshot, Translation& out) {
 
 using VipPort = std::pair<common::IpAddress, uint32_t>;
 
-// The agent refuses a config in which two services claim the same VIP:port (TCP); the
-// service that comes later in (namespace, name) order is left out.
+// The agent refuses a config in which a VIP:port (TCP) is claimed twice, by two services or
+// by one service listing the same address twice; the service that comes later in
+// (namespace, name) order is left out.
 std::optional<std::string> claimVips(const Service& service,
                                      absl::flat_hash_map<VipPort, std::string>& owners) {
-  std::vector<VipPort> claimed;
+  const std::string name = service.key().toString();
+  absl::flat_hash_map<VipPort, std::string> claimed;
   for (const std::string& vip : service.cluster_ips) {
     for (const ServicePort& port : service.ports) {
       if (port.protocol != "TCP") {
         continue;
       }
       const VipPort key{ipOf(vip), port.port};
-      if (auto it = owners.find(key); it != owners.end()) {
-        return absl::StrCat("Service ", service.key().toString(), ": left out, ", vip, ":",
-                            port.port, " is already Service ", it->second, "'s");
+      auto it = owners.find(key);
+      if (it != owners.end() || claimed.contains(key)) {
+        const std::string& owner = it != owners.end() ? it->second : name;
+        return absl::StrCat("Service ", name, ": left out, ", vip, ":", port.port,
+                            " is already Service ", owner, "'s");
       }
-      claimed.push_back(key);
+      claimed.emplace(key, name);
     }
   }
-  for (const VipPort& key : claimed) {
-    owners.emplace(key, service.key().toString());
-  }
+  owners.merge(claimed);
   return std::nullopt;
 }
 

@@ -58,6 +58,29 @@ TEST_CASE("a node without an enrolled workload gets its workloads but no service
   CHECK_FALSE(not_enrolled.workloads(0).mesh_enabled());
 }
 
+TEST_CASE("a service listing one VIP twice is left out: the agent would refuse the config") {
+  SourceSnapshotBuilder builder;
+  REQUIRE(builder.add(Namespace{"demo", {{"weft.io/mesh", "enabled"}}}, "t").ok());
+  Pod pod;
+  pod.name = "client";
+  pod.namespace_name = "demo";
+  pod.uid = "uid-client";
+  pod.node_name = "node1";
+  pod.ips = {"10.244.1.10"};
+  REQUIRE(builder.add(pod, "t").ok());
+  Service service;
+  service.name = "twice";
+  service.namespace_name = "demo";
+  service.cluster_ips = {"10.96.0.10", "::ffff:10.96.0.10"};
+  service.ports = {ServicePort{"http", 80, TargetPort::Number(80), "TCP", ""}};
+  REQUIRE(builder.add(service, "t").ok());
+  const Translation translation = translate(*std::move(builder).build());
+  CHECK(translation.configs.at("node1").services_size() == 0);
+  CHECK(translation.warnings ==
+        std::vector<std::string>{"Service demo/twice: left out, ::ffff:10.96.0.10:80 is "
+                                 "already Service demo/twice's"});
+}
+
 TEST_CASE("an empty snapshot has no configs") {
   CHECK(translate(SourceSnapshot()).configs.empty());
 }
