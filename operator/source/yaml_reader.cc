@@ -111,6 +111,38 @@ ScalarType classify(const YAML::Node& node) {
   return isFloat(s) ? ScalarType::kFloat : ScalarType::kString;
 }
 
+// Kubernetes objects are JSON, and protobuf strings (NodeConfig) must be UTF-8: bytes that
+// are not would make the agent refuse the config the operator writes.
+bool isUtf8(absl::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80           ? 1
+                 : (c >> 5) == 0x6  ? 2
+                 : (c >> 4) == 0xe  ? 3
+                 : (c >> 3) == 0x1e ? 4
+                                    : 0;
+    if (len == 0 || i + len > s.size()) {
+      return false;
+    }
+    uint32_t cp = len == 1 ? c : c & (0x7f >> len);
+    for (size_t k = 1; k < len; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) {
+        return false;
+      }
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, UTF-16 surrogates and code points past U+10FFFF are not UTF-8.
+    const uint32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < min[len] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+      return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
 // "a map", "number 8080", "string \"80\"": what was found, for "must be X, got Y".
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
@@ -177,6 +209,9 @@ absl::StatusOr<YamlMap> YamlValue::map() const {
       return error(absl::StrCat("keys must be strings, got ", describe(entry.first)));
     }
     const std::string& key = entry.first.Scalar();
+    if (!isUtf8(key)) {
+      return error("keys must be valid UTF-8");
+    }
     if (!seen.insert(key).second) {
       return error(absl::StrCat("key \"", absl::CEscape(key), "\" appears twice"));
     }
@@ -206,6 +241,9 @@ absl::StatusOr<std::string> YamlValue::string() const {
   if (!node_.IsScalar() || classify(node_) != ScalarType::kString) {
     return error(absl::StrCat("must be a string, got ", describe(node_),
                               node_.IsScalar() ? " (quote it)" : ""));
+  }
+  if (!isUtf8(node_.Scalar())) {
+    return error("must be valid UTF-8");
   }
   return node_.Scalar();
 }

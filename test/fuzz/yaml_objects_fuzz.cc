@@ -1,6 +1,6 @@
 // Fuzzes the YAML object parser, and the snapshot builder and translation behind it: any
 // input must be rejected with a status naming the file, or give objects that build a
-// snapshot, translate, and produce configs the agent's own validator accepts.
+// snapshot, translate, and produce config files the agent reads back and accepts.
 
 #include <cstdint>
 #include <cstdlib>
@@ -9,8 +9,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "agent/config/config_loader.h"
 #include "agent/config/config_snapshot.h"
 #include "operator/model/source_snapshot.h"
+#include "operator/output/node_config_files.h"
 #include "operator/source/yaml_objects.h"
 #include "operator/translate/translate.h"
 
@@ -45,6 +47,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const auto& [node, config] : translation.configs) {
     require(weft::agent::config::buildSnapshot(config, node, absl::UnixEpoch()).ok());
     require(config.version() == configVersion(config));
+    // The file the operator writes parses back, in the agent, to the same config.
+    auto read_back = weft::agent::config::parseNodeConfigJson(nodeConfigJson(config));
+    require(read_back.ok() && read_back->SerializeAsString() == config.SerializeAsString());
   }
   return 0;
 }

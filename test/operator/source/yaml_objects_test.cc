@@ -274,6 +274,17 @@ TEST_CASE("required and malformed fields are reported") {
              Catch::EndsWith("(Service default/s): spec: must be a map, got a list"));
 }
 
+TEST_CASE("strings must be UTF-8, as the JSON and protobuf they end up in require") {
+  CHECK_THAT(parseError("apiVersion: v1\nkind: Pod\nmetadata: {name: p, uid: \"u\xff\"}\n"),
+             Catch::EndsWith("(Pod default/p): metadata.uid: must be valid UTF-8"));
+  CHECK_THAT(parseError("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns1\n"
+                        "  labels: {\"\xc0\xaf\": x}\n"),
+             Catch::EndsWith("(Namespace ns1): metadata.labels: keys must be valid UTF-8"));
+  CHECK(parseOk("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ns1\n"
+                "  labels: {team: \"caf\xc3\xa9 \xf0\x9f\x9a\x80\"}\n")
+            .size() == 1);
+}
+
 TEST_CASE("a key written twice in one map is an error, not a silent choice") {
   CHECK_THAT(parseError("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n  name: b\n"),
              Catch::EndsWith("metadata: key \"name\" appears twice"));
