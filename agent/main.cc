@@ -30,6 +30,7 @@
 #include "agent/telemetry/metrics.h"
 #include "common/http/server.h"
 #include "common/util/flag_names.h"
+#include "common/util/log_level.h"
 #include "common/util/status_macros.h"
 #include "spdlog/spdlog.h"
 
@@ -121,15 +122,6 @@ absl::StatusOr<Flags> readFlags() {
   }
   f.workers = workers > 0 ? workers : std::max(1u, std::thread::hardware_concurrency());
   return f;
-}
-
-absl::Status setLogLevel(const std::string& name) {
-  const auto level = spdlog::level::from_str(name);
-  if (level == spdlog::level::off && name != "off") {
-    return absl::InvalidArgumentError(absl::StrCat("--log-level: unknown level \"", name, "\""));
-  }
-  spdlog::set_level(level);
-  return absl::OkStatus();
 }
 
 int run(const Flags& flags) {
@@ -237,7 +229,7 @@ int main(int argc, char** argv) {
   if (positional.size() > 1) {
     return die(absl::StrCat("unexpected argument \"", positional[1], "\""));
   }
-  if (auto status = weft::agent::setLogLevel(absl::GetFlag(FLAGS_log_level)); !status.ok()) {
+  if (auto status = weft::common::setLogLevel(absl::GetFlag(FLAGS_log_level)); !status.ok()) {
     return die(status.message());
   }
   if (absl::GetFlag(FLAGS_uninstall)) {

@@ -29,7 +29,7 @@ def proxy_rss: if .proxy == "weft" then .agent_rss_mib_load
   "weft bench: \(.parameters.rounds) round(s), medians; wrk \(.parameters.wrk_seconds) s, "
   + "\(.parameters.wrk_connections) keep-alive connections; iperf3 \(.parameters.iperf_seconds) s, "
   + "1 stream; \(.host.cpus) CPUs, load \(.host.loadavg_at_end)",
-  (if .weft.measured then "weft-agent: \(.weft.agent) (config change: \(.weft.config_reload))"
+  (if .weft.measured then "weft-agent: \(.weft.agent)"
    else "weft: not measured (no weft-agent, or --no-weft)" end),
   "",
   (["SETUP", "REQ/S", "P50 ms", "P99 ms", "Gbit/s", "CPU s/10k", "RSS MiB", "+P50 ms", "ERR"]

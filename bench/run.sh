@@ -84,7 +84,7 @@ parse_args() {
 
 # --- the lab --------------------------------------------------------------------------------
 
-LAB="" AGENT="" LAB_VERSION="" TMP="" CONFIG_RELOAD="not needed"
+LAB="" AGENT="" LAB_VERSION="" TMP=""
 BG_PIDS=()         # processes this script started (haproxy, iperf3 servers, wrk)
 HAPROXY_PIDS=()
 
@@ -171,49 +171,54 @@ cleanup() {
 
 # --- bench services (VIPs with endpoints on one node only) ----------------------------------
 
-# Each node's config is rewritten from the copy the lab wrote, so the script stays idempotent.
-write_bench_config() {
-  local node=$1 cfg="$STATE_DIR/$1/config.json" orig="$STATE_DIR/$1/config.lab.json"
-  [ -f "$orig" ] || cp "$cfg" "$orig"
-  jq --slurpfile c "$CLUSTER_FILE" --argjson http "$HTTP_PORT" --argjson iperf "$IPERF_PORT" '
-    $c[0] as $c
-    | .version += "+bench"
-    | .services += [$c.nodes[] as $n | {
-        name: "bench-\($n.name)", namespace: "demo", vips: ["10.96.1.\($n.index)"],
-        ports: [
-          {name: "http", port: 80, targetPort: $http, protocol: "TCP", appProtocol: "http"},
-          {name: "iperf", port: $iperf, targetPort: $iperf, protocol: "TCP"}],
-        endpoints: [$c.pods[] | select(.role == "backend" and .node == $n.name)
-          | {ip, node, workload: .name, namespace, serviceAccount, workloadName, ready: true}],
-        loadBalancer: "LEAST_CONNECTIONS"}]' "$orig" >"$cfg.tmp"
-  mv "$cfg.tmp" "$cfg"  # a new inode: the agent sees the change at once
+# The services bench-node<n>.demo (VIP 10.96.1.<n>, endpoints: node n's backend pods), as
+# one YAML file through `weft-lab apply`; the operator puts them in every node's config.
+write_bench_services() {
+  local file=$1 node index
+  : >"$file"
+  for node in $(cluster '.nodes[].name'); do
+    index=$(cluster --arg n "$node" '.nodes[] | select(.name == $n) | .index')
+    cat >>"$file" <<EOF
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: bench-$node
+  namespace: demo
+spec:
+  clusterIP: 10.96.1.$index
+  selector:
+    app: backend
+    lab.weft.io/node: $node
+  ports:
+  - name: http
+    port: 80
+    targetPort: $HTTP_PORT
+    appProtocol: http
+  - name: iperf
+    port: $IPERF_PORT
+    targetPort: $IPERF_PORT
+EOF
+  done
 }
 
-agent_has_version() {
-  local version
-  version=$("$LAB" admin "$1" /config_dump 2>/dev/null | jq -r '.version // empty' 2>/dev/null) || true
-  [ "$version" = "$2" ] && "$LAB" admin "$1" /ready >/dev/null 2>&1
+agent_serves_bench() {
+  "$LAB" admin "$1" /config_dump 2>/dev/null |
+    jq -e --argjson n "$(cluster '.nodes | length')" \
+      '[.config.services[]? | select(.name | startswith("bench-"))] | length == $n' \
+      >/dev/null 2>&1 && "$LAB" admin "$1" /ready >/dev/null 2>&1
 }
 
 add_bench_services() {
-  local node want deadline
-  for node in $(cluster '.nodes[].name'); do
-    write_bench_config "$node"
-  done
+  local node deadline
+  write_bench_services "$TMP/bench.yaml"
+  "$LAB" apply "$TMP/bench.yaml" 2>/dev/null || die "weft-lab apply of the bench services failed"
   $WITH_WEFT || return 0
-  CONFIG_RELOAD=live
   for node in $(cluster '.nodes[].name'); do
-    want=$(jq -r .version "$STATE_DIR/$node/config.json")
     deadline=$((SECONDS + 10))
-    until agent_has_version "$node" "$want"; do
-      if [ "$SECONDS" -ge "$deadline" ]; then
-        log "the agent on $node did not reload its config within 10 s; restarting it"
-        CONFIG_RELOAD="restart (live reload did not take effect)"
-        "$LAB" agent stop "$node" >/dev/null 2>&1
-        "$LAB" agent start "$node" >/dev/null 2>&1 || die "the agent on $node does not restart"
-        agent_has_version "$node" "$want" || die "the agent on $node does not load $want"
-        break
-      fi
+    until agent_serves_bench "$node"; do
+      [ "$SECONDS" -lt "$deadline" ] ||
+        die "the agent on $node does not serve the bench services 10 s after they were applied (see /run/weft-lab/operator.log)"
       sleep 0.2
     done
   done
@@ -563,7 +568,7 @@ write_summary() {
     --arg kernel "$(uname -r)" --argjson cpus "$(nproc)" --arg loadavg "$(cut -d' ' -f1-3 /proc/loadavg)" \
     --argjson rounds "$ROUNDS" --argjson wrk_seconds "$WRK_SECONDS" \
     --argjson connections "$CONNECTIONS" --argjson iperf_seconds "$IPERF_SECONDS" \
-    --argjson weft "$WITH_WEFT" --arg agent "$AGENT" --arg reload "$CONFIG_RELOAD" \
+    --argjson weft "$WITH_WEFT" --arg agent "$AGENT" \
     --argjson mib "$MIB" \
     -f "$BENCH_DIR/summarize.jq" "$TMP/records.jsonl" >"$OUT.tmp"
   mv "$OUT.tmp" "$OUT"

@@ -104,8 +104,7 @@ def per($n; $d): if $n == null or $d == null or $d == 0 then null else $n / $d e
       host: {kernel: $kernel, cpus: $cpus, loadavg_at_end: $loadavg},
       parameters: {rounds: $rounds, wrk_seconds: $wrk_seconds, wrk_connections: $connections,
                    iperf_seconds: $iperf_seconds, client: "client-node1"},
-      weft: {measured: $weft, agent: (if $weft then $agent else null end),
-             config_reload: (if $weft then $reload else null end)},
+      weft: {measured: $weft, agent: (if $weft then $agent else null end)},
       same_node_fast_path: ($by_id["same.weft"].fast_path_connections_max
                             | if . == null then "unknown" elif . > 0 then "used"
                               else "not used" end),

@@ -48,6 +48,35 @@ show_requests() {
     --http-get / | jq -r .peer) (the VIP it dialled, not the agent's address)"
 }
 
+# Applies a service whose only endpoints run on node2 and shows client-node1 reaching it
+# once the operator has put it in node1's config.
+apply_only_node2() {
+  local dir i
+  dir=$(mktemp -d)
+  cat >"$dir/only-node2.yaml" <<'EOF'
+apiVersion: v1
+kind: Service
+metadata: {name: only-node2, namespace: demo}
+spec:
+  clusterIP: 10.96.1.2
+  selector: {app: backend, lab.weft.io/node: node2}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+EOF
+  sed 's/^/   /' "$dir/only-node2.yaml"
+  lab apply "$dir/only-node2.yaml" 2>/dev/null
+  rm -rf "$dir"
+  for ((i = 0; i < 50; i++)); do
+    lab admin node1 /config_dump | jq -e '.config.services[] | select(.name == "only-node2")' \
+      >/dev/null && break
+    sleep 0.1
+  done
+  echo "   node1's agent now runs config version $(lab admin node1 /config_dump | jq -r .version)"
+  echo "   client-node1 -> http://10.96.1.2/ (5 requests):"
+  # shellcheck disable=SC2016  # expanded by sh inside the pod
+  lab exec client-node1 -- sh -c 'for i in 1 2 3 4 5; do curl -sS --max-time 5 "$1" ||
+    echo "(request failed)"; done' sh http://10.96.1.2/ | sort | uniq -c | sed 's/^/   /'
+}
+
 # A readable digest of one agent's /metrics: per source -> destination, connections and
 # bytes, and the RTT sockops measured.
 summarize_metrics() {
@@ -98,7 +127,7 @@ main() {
   echo "built into ./build (log: build/build.log)"
 
   trap on_exit EXIT
-  headline "Bringing up the lab: 2 nodes, a weft-agent on each"
+  headline "Bringing up the lab: 2 nodes, a weft-agent on each, weft-operator in directory mode"
   lab up
 
   headline "Traffic from the client pods to the service backend.demo ($VIP:80)"
@@ -111,6 +140,9 @@ main() {
   echo "   (fails inside the pod: the service range is blackholed there, and only the mesh"
   echo "    can reach a VIP)"
 
+  headline "A new service, applied like kubectl apply: the operator updates every agent"
+  apply_only_node2
+
   headline "What the agents measured"
   summarize_metrics node1
   summarize_metrics node2
@@ -121,6 +153,7 @@ main() {
   build/bin/weft-lab status
   build/bin/weft-lab exec client-node1 -- curl -s http://$VIP/
   build/bin/weft-lab admin node1 /metrics
+  ls /run/weft-lab/cluster/          # the cluster's objects; edit them, or weft-lab apply
   build/bin/weft-lab agent kill node1 && build/bin/weft-lab agent start node1   # pins adopted
   build/bin/weft-lab down                                                       # removes it all
 EOF

@@ -24,6 +24,7 @@
 #include "agent/capture/pinned_object.h"
 #include "agent/capture/preflight.h"
 #include "agent/capture/scoped_fd.h"
+#include "common/util/fnv1a.h"
 #include "common/util/status_macros.h"
 #include "connect.skel.h"
 #include "getpeername.skel.h"
@@ -44,16 +45,6 @@ struct SkelDeleter {
 template <typename Skel>
 using SkelPtr = std::unique_ptr<Skel, SkelDeleter<Skel>>;
 
-// FNV-1a: identifies the object bytes a pinned program was loaded from.
-uint64_t fnv1a(const void* data, size_t size) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  const auto* p = static_cast<const uint8_t*>(data);
-  for (size_t i = 0; i < size; ++i) {
-    h = (h ^ p[i]) * 0x100000001b3ULL;
-  }
-  return h;
-}
-
 template <typename Skel>
 absl::StatusOr<SkelPtr<Skel>> openSkeleton(const std::string& pin_root, const char* name) {
   bpf_object_open_opts opts{};
@@ -67,7 +58,8 @@ absl::StatusOr<SkelPtr<Skel>> openSkeleton(const std::string& pin_root, const ch
   }
   size_t size = 0;
   const void* elf = Skel::elf_bytes(&size);
-  skel->rodata->weft_object_id = fnv1a(elf, size);
+  // Identifies the object bytes a pinned program was loaded from.
+  skel->rodata->weft_object_id = common::fnv1a(elf, size);
   return SkelPtr<Skel>(skel);
 }
 

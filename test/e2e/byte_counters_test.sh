@@ -2,9 +2,9 @@
 # The byte counters of the client's agent equal what the application sent and received:
 # weft_tcp_received_bytes_total counts bytes from the source workload, and
 # weft_tcp_sent_bytes_total bytes back to it. Checked once to a backend on the client's node
-# and once to a backend on the other node (the other endpoint marked not ready through a
-# config reload). The backends write every chunk back 3 times (node1) or 2 times (node2),
-# so the two directions carry different amounts and the reply shows which backend served.
+# and once to a backend on the other node, each behind a service of its own (applied as a
+# user would). The backends write every chunk back 3 times (node1) or 2 times (node2), so
+# the two directions carry different amounts and the reply shows which backend served.
 # shellcheck source=test/e2e/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -12,35 +12,21 @@ lab_up_with_agents
 
 readonly FILTER='source_workload="client"'
 readonly SIZES=(1 1000 65536 100003 524288)
-readonly CONFIG=/run/weft-lab/node1/config.json
 
-# Marks only POD ready among the service's endpoints in node1's config and waits until the
-# agent has accepted the reload.
-only_ready() {
-  local pod=$1 accepted
-  accepted=$(metric_sum node1 weft_config_reloads_total 'result="accepted"')
-  jq --arg p "$pod" '.services[].endpoints[] |= (.ready = (.workload == $p))' "$CONFIG" \
-    >"$CONFIG.new"
-  mv "$CONFIG.new" "$CONFIG"
-  wait_until 10 "node1's agent accepting the new config" \
-    counter_reached node1 weft_config_reloads_total "$accepted" 1 'result="accepted"'
-  ok "only $pod is ready"
-}
-
-# Sends each of SIZES through $VIP:9000 from client-node1, expecting REPEAT times as many
+# Sends each of SIZES through VIP:9000 from client-node1, expecting REPEAT times as many
 # bytes back, then checks node1's counters grew by exactly those amounts.
 check_bytes_through() {
-  local repeat=$1 received0 sent0 opened0 closed0 size out total=0
+  local vip=$1 repeat=$2 received0 sent0 opened0 closed0 size out total=0
   received0=$(metric_sum node1 weft_tcp_received_bytes_total "$FILTER")
   sent0=$(metric_sum node1 weft_tcp_sent_bytes_total "$FILTER")
   opened0=$(metric_sum node1 weft_tcp_connections_opened_total "$FILTER")
   closed0=$(metric_sum node1 weft_tcp_connections_closed_total "$FILTER")
   for size in "${SIZES[@]}"; do
-    out=$(probe client-node1 connect "$VIP:9000" --send "$size" \
+    out=$(probe client-node1 connect "$vip:9000" --send "$size" \
       --expect-bytes $((repeat * size)) --timeout-ms 10000) ||
       fail "exchange of $size bytes failed: $out"
     echo "$out"
-    expect_eq "$(json .peer "$out")" "$VIP:9000" "peer"
+    expect_eq "$(json .peer "$out")" "$vip:9000" "peer"
     expect_eq "$(json .sent "$out")/$(json .received "$out")" "$size/$((repeat * size))" \
       "bytes sent/received by the client"
     total=$((total + size))
@@ -65,10 +51,12 @@ for server in backend-node1-1:3 backend-node2-1:2; do
     lab exec "$pod" -- sh -c 'ss -Hltn "sport = :9000" | grep -q .'
 done
 
-step "same node: client-node1 -> $VIP:9000 -> backend-node1-1"
-only_ready backend-node1-1
-check_bytes_through 3
+step "add services echo-node1 (10.96.1.1) and echo-node2 (10.96.1.2), one backend pod each"
+lab_add_service echo-node1 10.96.1.1 lab.weft.io/pod=backend-node1-1 echo:9000:9000
+lab_add_service echo-node2 10.96.1.2 lab.weft.io/pod=backend-node2-1 echo:9000:9000
 
-step "across nodes: client-node1 -> $VIP:9000 -> backend-node2-1"
-only_ready backend-node2-1
-check_bytes_through 2
+step "same node: client-node1 -> 10.96.1.1:9000 -> backend-node1-1"
+check_bytes_through 10.96.1.1 3
+
+step "across nodes: client-node1 -> 10.96.1.2:9000 -> backend-node2-1"
+check_bytes_through 10.96.1.2 2

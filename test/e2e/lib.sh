@@ -61,7 +61,7 @@ lab_teardown() {
   if [ "$rc" -ne 0 ]; then
     printf '\n--- weft-lab status\n'
     lab status || true
-    for log in /run/weft-lab/*/agent.log; do
+    for log in /run/weft-lab/operator.log /run/weft-lab/*/agent.log; do
       [ -f "$log" ] || continue
       printf '\n--- last lines of %s\n' "$log"
       tail -n 30 "$log"
@@ -85,10 +85,45 @@ assert_lab_gone() {
   [ ! -e /sys/fs/bpf/weft-lab ] || fail "bpffs pins left behind: $(find /sys/fs/bpf/weft-lab)"
   [ ! -e "$CGROUP2/weft-lab" ] || fail "cgroups left behind under $CGROUP2/weft-lab"
   [ ! -e /run/weft-lab ] || fail "/run/weft-lab left behind"
-  left=$(pgrep -a -f 'nginx: .*/run/weft-lab/|bpffs-root=/sys/fs/bpf/weft-lab|weft-probe serve' ||
+  left=$(pgrep -a -f 'nginx: .*/run/weft-lab/|bpffs-root=/sys/fs/bpf/weft-lab|weft-probe serve|dir=/run/weft-lab/cluster' ||
     true)
   [ -z "$left" ] || fail "processes left behind: $left"
   ok "nothing of the lab is left"
+}
+
+# True when NODE's agent serves a service with cluster IP VIP (its /config_dump lists it).
+agent_serves() {
+  lab admin "$1" /config_dump 2>/dev/null |
+    jq -e --arg vip "$2" 'any(.config.services[]?; .vips | index($vip))' >/dev/null
+}
+
+# Adds a Service to namespace demo the way a user would (a YAML file through `weft-lab
+# apply`) and waits until every node's agent serves it:
+#   lab_add_service NAME VIP SELECTOR PORT...
+# SELECTOR is label=value[,label=value] (lab pods carry app, lab.weft.io/node and
+# lab.weft.io/pod), each PORT name:port:targetPort.
+lab_add_service() {
+  local name=$1 vip=$2 selector=$3 dir kv port node
+  shift 3
+  dir=$(mktemp -d)
+  {
+    printf 'apiVersion: v1\nkind: Service\nmetadata:\n  name: %s\n  namespace: demo\n' "$name"
+    printf 'spec:\n  clusterIP: %s\n  selector:\n' "$vip"
+    for kv in ${selector//,/ }; do
+      printf '    %s: %s\n' "${kv%%=*}" "${kv#*=}"
+    done
+    printf '  ports:\n'
+    for port in "$@"; do
+      IFS=: read -r -a port <<<"$port"
+      printf '  - name: %s\n    port: %s\n    targetPort: %s\n' "${port[0]}" "${port[1]}" "${port[2]}"
+    done
+  } >"$dir/$name.yaml"
+  lab apply "$dir/$name.yaml"
+  rm -rf "$dir"
+  for node in $(jq -r '.nodes[].name' /run/weft-lab/cluster.json); do
+    wait_until 10 "$node's agent serving $name ($vip)" agent_serves "$node" "$vip"
+  done
+  ok "service $name.demo ($vip, pods with $selector) served by every agent"
 }
 
 # Runs weft-probe in a pod; prints its JSON line. Use as: out=$(probe POD ARGS...) || rc=$?

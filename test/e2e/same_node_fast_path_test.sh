@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The same-node fast path: a connection from client-node1 to a backend on node1 takes the
 # kernel fast path (sk_msg moves the pods' sends into the agent's sockets' send queues), one
-# to a backend on node2 is relayed in user space; both carry every byte intact, and node1's byte counters equal what the client
-# sent and received either way. Two services are added to node1's config for this: one
-# whose only endpoint runs on node1 and one whose only endpoint runs on node2. Each serves
+# to a backend on node2 is relayed in user space; both carry every byte intact, and node1's
+# byte counters equal what the client sent and received either way. Two services are added
+# to the cluster for this: one whose only endpoint runs on node1 and one whose only
+# endpoint runs on node2. Each serves
 # an echo port (9000, content checked by the probe) and a port that writes everything back
 # 3 times (9001, so the two directions carry different amounts).
 # shellcheck source=test/e2e/lib.sh
@@ -12,7 +13,6 @@ source "$(dirname "$0")/lib.sh"
 lab_up_with_agents
 
 readonly LOCAL_VIP=10.96.1.10 REMOTE_VIP=10.96.1.20
-readonly CONFIG=/run/weft-lab/node1/config.json
 readonly SIZES=(1 1000 65536 1048577)
 
 step "start an echo server (:9000) and a 3x server (:9001) in backend-node1-1 and backend-node2-1"
@@ -24,27 +24,11 @@ for pod in backend-node1-1 backend-node2-1; do
   done
 done
 
-step "add local-echo.demo ($LOCAL_VIP, endpoint on node1) and remote-echo.demo ($REMOTE_VIP, endpoint on node2) to node1's config"
-accepted=$(metric_sum node1 weft_config_reloads_total 'result="accepted"')
-jq --arg local "$LOCAL_VIP" --arg remote "$REMOTE_VIP" '
-  (.services[] | select(.name == "backend")) as $backend
-  | def echo_service(name; vip; pod):
-      $backend | .name = name | .vips = [vip]
-      | .ports = [{name: "echo", port: 9000, targetPort: 9000, protocol: "TCP"},
-                  {name: "triple", port: 9001, targetPort: 9001, protocol: "TCP"}]
-      | .endpoints = [.endpoints[] | select(.workload == pod)];
-  .version += "+same-node-fast-path"
-  | .services += [echo_service("local-echo"; $local; "backend-node1-1"),
-                  echo_service("remote-echo"; $remote; "backend-node2-1")]' \
-  "$CONFIG" >"$CONFIG.new"
-mv "$CONFIG.new" "$CONFIG"
-wait_until 10 "node1's agent accepting the new config" \
-  counter_reached node1 weft_config_reloads_total "$accepted" 1 'result="accepted"'
-lab admin node1 /config_dump |
-  jq -e --arg local "$LOCAL_VIP" '.config.services[] | select(.vips == [$local])
-    | .endpoints == [.endpoints[] | select(.node == "node1")]' >/dev/null ||
-  fail "local-echo's endpoints are not all on node1 in /config_dump"
-ok "node1 serves both services"
+step "add services local-echo ($LOCAL_VIP, endpoint on node1) and remote-echo ($REMOTE_VIP, endpoint on node2)"
+lab_add_service local-echo "$LOCAL_VIP" lab.weft.io/pod=backend-node1-1 echo:9000:9000 \
+  triple:9001:9001
+lab_add_service remote-echo "$REMOTE_VIP" lab.weft.io/pod=backend-node2-1 echo:9000:9000 \
+  triple:9001:9001
 
 mode_count() { metric_sum node1 weft_proxy_relays_total "mode=\"$1\""; }
 
