@@ -12,8 +12,9 @@ namespace weft::common::identity {
 namespace {
 
 constexpr absl::string_view kScheme = "spiffe://";
-// Error messages quote the input; a hostile peer must not be able to make them huge.
-constexpr size_t kMaxQuotedLength = 120;
+// Error messages quote the input; a hostile peer must not be able to make them huge. Bytes
+// are cut before escaping, which can quadruple them ("\xff").
+constexpr size_t kMaxQuotedLength = 64;
 
 std::string quote(absl::string_view text) {
   std::string quoted = absl::CHexEscape(text.substr(0, kMaxQuotedLength));
