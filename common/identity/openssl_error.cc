@@ -11,10 +11,16 @@ namespace weft::common::identity {
 absl::Status openSslError(absl::string_view what, absl::StatusCode code) {
   std::string message(what);
   const char* separator = ": ";
-  while (unsigned long err = ERR_get_error()) {
+  const char* data = nullptr;
+  int flags = 0;
+  while (unsigned long err = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags)) {
     char buf[256];
     ERR_error_string_n(err, buf, sizeof(buf));
     absl::StrAppend(&message, separator, buf);
+    // Details such as "Expecting: CERTIFICATE" or the field that failed to decode.
+    if ((flags & ERR_TXT_STRING) != 0 && data != nullptr && data[0] != '\0') {
+      absl::StrAppend(&message, " (", data, ")");
+    }
     separator = "; ";
   }
   return absl::Status(code, message);

@@ -2,6 +2,10 @@
 
 // The CA certificates a trust domain's peers are verified against. Built once into an
 // X509_STORE that is only read afterwards, so copies share it across threads.
+//
+// One bundle per trust domain (as SPIFFE defines bundles): verification checks the leaf's
+// trust domain but not which root it chained to, so a bundle mixing the roots of two trust
+// domains would let either CA issue identities of the other.
 
 #include <memory>
 #include <string>

@@ -120,6 +120,8 @@ TEST_CASE("the allow predicate decides which identities pass") {
              Catch::Contains("is not allowed"));
 }
 
+// A mixed bundle is the only way to make another trust domain's certificate chain-verify;
+// real bundles hold one trust domain's roots (trust_bundle.h).
 TEST_CASE("a trusted certificate of another trust domain is refused") {
   CertificateAuthority ours = rootCa();
   CertificateAuthority federated = rootCa("other.org");
