@@ -29,8 +29,9 @@ enum class PeerRole { kClient, kServer };
 struct PeerPolicy {
   std::string trust_domain;
   PeerRole role = PeerRole::kServer;
+  // Optional; when both are set, both must pass.
   std::optional<SpiffeId> expected_id;         // exactly this identity
-  std::function<bool(const SpiffeId&)> allow;  // or: any identity this accepts
+  std::function<bool(const SpiffeId&)> allow;  // any identity this accepts
 };
 
 // `untrusted` (may be null) holds the intermediates the peer sent after its leaf.
