@@ -232,6 +232,7 @@ absl::StatusOr<SourceObject> readPod(const YamlMap& object) {
   if (pod.service_account.empty()) {
     pod.service_account = "default";
   }
+  ASSIGN_OR_RETURN(pod.host_network, spec.get("hostNetwork").boolean(false));
   ASSIGN_OR_RETURN(pod.container_ports, readContainerPorts(spec));
   ASSIGN_OR_RETURN(pod.ips, readPodIps(status));
   ASSIGN_OR_RETURN(pod.phase, status.get("phase").string());
