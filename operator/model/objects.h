@@ -50,6 +50,7 @@ struct Pod {
   Labels labels;
   std::string node_name;  // empty: not scheduled
   std::string service_account = "default";
+  bool host_network = false;                   // shares the node's network namespace
   std::vector<std::string> ips;                // status.podIPs (podIP first); may be empty
   std::string phase;                           // status.phase, e.g. "Running"
   bool ready = false;                          // condition Ready is "True"

@@ -1,9 +1,12 @@
 #include "operator/source/yaml_objects.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <exception>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -229,6 +232,7 @@ absl::StatusOr<SourceObject> readPod(const YamlMap& object) {
   if (pod.service_account.empty()) {
     pod.service_account = "default";
   }
+  ASSIGN_OR_RETURN(pod.host_network, spec.get("hostNetwork").boolean(false));
   ASSIGN_OR_RETURN(pod.container_ports, readContainerPorts(spec));
   ASSIGN_OR_RETURN(pod.ips, readPodIps(status));
   ASSIGN_OR_RETURN(pod.phase, status.get("phase").string());
@@ -513,6 +517,50 @@ absl::StatusOr<std::vector<SourceObject>> parseDocuments(const std::vector<YAML:
   return objects;
 }
 
+// yaml-cpp 0.7 can loop forever on some malformed input, producing empty documents
+// without consuming any (found by fuzzing). Real input consumes bytes for every document
+// and event, so a first pass that only counts events, stopping past a bound proportional
+// to the size, keeps LoadAll away from such input.
+class BoundedEvents : public YAML::EventHandler {
+ public:
+  explicit BoundedEvents(size_t text_size) : budget_(4 * text_size + 64) {}
+
+  void OnDocumentStart(const YAML::Mark&) override { tick(); }
+  void OnDocumentEnd() override { tick(); }
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override { tick(); }
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override { tick(); }
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {
+    tick();
+  }
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
+    tick();
+  }
+  void OnSequenceEnd() override { tick(); }
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
+    tick();
+  }
+  void OnMapEnd() override { tick(); }
+
+ private:
+  void tick() {
+    if (budget_-- == 0) {
+      throw std::length_error("the YAML parser stopped making progress");
+    }
+  }
+  size_t budget_;
+};
+
+void checkParserProgress(const std::string& text) {
+  std::istringstream in(text);
+  YAML::Parser parser(in);
+  BoundedEvents events(text.size());
+  while (parser.HandleNextDocument(events)) {
+  }
+}
+
 }  // namespace
 
 absl::StatusOr<std::vector<SourceObject>> parseYamlObjects(absl::string_view text,
@@ -523,7 +571,9 @@ absl::StatusOr<std::vector<SourceObject>> parseYamlObjects(absl::string_view tex
   }
   // yaml-cpp reports errors by throwing; nothing of it leaves this function.
   try {
-    const std::vector<YAML::Node> documents = YAML::LoadAll(std::string(text));
+    const std::string copy(text);
+    checkParserProgress(copy);
+    const std::vector<YAML::Node> documents = YAML::LoadAll(copy);
     return parseDocuments(documents, file);
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(file, ": line ", e.mark.line + 1, ", column ",

@@ -62,7 +62,9 @@ void addWorkloads(const SourceSnapshot& snapshot, Translation& out) {
       continue;  // not scheduled yet
     }
     NodeConfig& config = out.configs[pod.node_name];
-    if (!isRunning(pod)) {
+    // A host-network pod has the node's address and no network of its own to capture
+    // (several of them share one IP), so it is no workload; it can still be an endpoint.
+    if (!isRunning(pod) || pod.host_network) {
       continue;
     }
     if (auto [it, fresh] = uids[pod.node_name].try_emplace(pod.uid, key.toString()); !fresh) {

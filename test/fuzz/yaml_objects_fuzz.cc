@@ -15,41 +15,34 @@
 #include "operator/output/node_config_files.h"
 #include "operator/source/yaml_objects.h"
 #include "operator/translate/translate.h"
+#include "test/fuzz/fuzz_require.h"
 
-namespace {
-
-void require(bool invariant) {
-  if (!invariant) {
-    std::abort();
-  }
-}
-
-}  // namespace
+using weft::test::fuzzRequire;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace weft::op;
   const absl::string_view text(reinterpret_cast<const char*>(data), size);
   auto objects = parseYamlObjects(text, "fuzz.yaml");
   if (!objects.ok()) {
-    require(absl::StartsWith(objects.status().message(), "fuzz.yaml: "));
+    fuzzRequire(absl::StartsWith(objects.status().message(), "fuzz.yaml: "));
     return 0;
   }
   SourceSnapshotBuilder builder;
   size_t added = 0;
   for (SourceObject& object : *objects) {
     const ObjectKey key = keyOf(object);
-    require(!key.name.empty());
+    fuzzRequire(!key.name.empty());
     added += builder.add(std::move(object), "fuzz.yaml").ok() ? 1 : 0;
   }
   const SourceSnapshotPtr snapshot = std::move(builder).build();
-  require(snapshot->objectCount() == added);
+  fuzzRequire(snapshot->objectCount() == added);
   const Translation translation = translate(*snapshot);
   for (const auto& [node, config] : translation.configs) {
-    require(weft::agent::config::buildSnapshot(config, node, absl::UnixEpoch()).ok());
-    require(config.version() == configVersion(config));
+    fuzzRequire(weft::agent::config::buildSnapshot(config, node, absl::UnixEpoch()).ok());
+    fuzzRequire(config.version() == configVersion(config));
     // The file the operator writes parses back, in the agent, to the same config.
     auto read_back = weft::agent::config::parseNodeConfigJson(nodeConfigJson(config));
-    require(read_back.ok() && read_back->SerializeAsString() == config.SerializeAsString());
+    fuzzRequire(read_back.ok() && read_back->SerializeAsString() == config.SerializeAsString());
   }
   return 0;
 }

@@ -309,6 +309,15 @@ TEST_CASE("a CRD spec expanded through aliases is refused, not expanded without 
   CHECK_THAT(parseError(yaml), Catch::Contains("too large or too deeply nested"));
 }
 
+TEST_CASE("input on which the YAML parser stops making progress is an error, not a hang") {
+  // Found by fuzzing: yaml-cpp 0.7 yields empty documents forever on this.
+  const std::string input(
+      "---\n---\n# not\x7f\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf\xdf"
+      "p\xff\xff\xff\xff\xff\xff\xff---\n---\n#\n---\n\x8c not\x7f"
+      "\xff\xff\xff\xff\xff\xff\xff---\n---\n# \n ,\n");
+  CHECK(parseError(input) == "demo/app.yaml: the YAML parser stopped making progress");
+}
+
 TEST_CASE("an empty file has no objects") {
   CHECK(parseOk("").empty());
   CHECK(parseOk("# nothing yet\n---\n").empty());
