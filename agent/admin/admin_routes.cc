@@ -4,6 +4,7 @@
 
 #include "absl/time/time.h"
 #include "agent/config/config_loader.h"
+#include "common/http/prometheus_routes.h"
 
 namespace weft::agent::admin {
 
@@ -22,11 +23,7 @@ std::string configDump(const config::ConfigSnapshot& snapshot) {
 }
 
 void addAdminRoutes(common::http::Server& server, AdminSources sources) {
-  server.route("/metrics", [&metrics = sources.metrics](const Request&) {
-    return Response{.content_type = "text/plain; version=0.0.4; charset=utf-8",
-                    .body = metrics.render()};
-  });
-  server.route("/healthz", [](const Request&) { return Response{.body = "ok\n"}; });
+  common::http::addMetricsAndHealthRoutes(server, sources.metrics.registry());
   server.route("/ready", [&config = sources.config, ready = sources.ready](const Request&) {
     if (config.current() == nullptr) {
       return Response{.status = 503, .body = "config not loaded\n"};

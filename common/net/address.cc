@@ -6,7 +6,10 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "common/util/status_macros.h"
 
 namespace weft::common {
 namespace {
@@ -72,6 +75,21 @@ absl::StatusOr<SocketAddress> SocketAddress::FromSockaddr(const sockaddr* sa, so
     return SocketAddress{IpAddress::FromV6(in6->sin6_addr), ntohs(in6->sin6_port)};
   }
   return absl::InvalidArgumentError(absl::StrCat("unsupported address family ", sa->sa_family));
+}
+
+absl::StatusOr<SocketAddress> SocketAddress::Parse(absl::string_view text) {
+  const size_t colon = text.rfind(':');
+  absl::string_view host = text.substr(0, colon == absl::string_view::npos ? 0 : colon);
+  const bool bracketed = absl::ConsumePrefix(&host, "[") && absl::ConsumeSuffix(&host, "]");
+  uint32_t port = 0;
+  if (colon == absl::string_view::npos ||
+      (host.find(':') != absl::string_view::npos && !bracketed) ||
+      !absl::SimpleAtoi(text.substr(colon + 1), &port) || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\" is not an address:port (e.g. 0.0.0.0:15014 or [::]:15014)"));
+  }
+  ASSIGN_OR_RETURN(const IpAddress ip, IpAddress::Parse(host));
+  return SocketAddress{ip, static_cast<uint16_t>(port)};
 }
 
 socklen_t SocketAddress::toSockaddr(sockaddr_storage* out) const {

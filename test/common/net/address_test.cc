@@ -43,3 +43,20 @@ TEST_CASE("socket addresses convert to and from sockaddr") {
   SocketAddress v6{*IpAddress::Parse("fd00::5"), 443};
   CHECK(v6.toString() == "[fd00::5]:443");
 }
+
+namespace weft::common {
+namespace {
+
+TEST_CASE("a socket address parses as toString prints it") {
+  for (const char* text : {"10.0.0.1:80", "[fd00::1]:15012", "0.0.0.0:0"}) {
+    auto parsed = SocketAddress::Parse(text);
+    REQUIRE(parsed.ok());
+    CHECK(parsed->toString() == text);
+  }
+  for (const char* text : {"10.0.0.1", "10.0.0.1:", "fd00::1:80", "host:80", "1.2.3.4:65536"}) {
+    CHECK_FALSE(SocketAddress::Parse(text).ok());
+  }
+}
+
+}  // namespace
+}  // namespace weft::common
