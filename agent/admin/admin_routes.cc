@@ -11,11 +11,12 @@ namespace weft::agent::admin {
 using common::http::Request;
 using common::http::Response;
 
-std::string configDump(const config::ConfigSnapshot& snapshot) {
+std::string configDump(const config::ConfigSnapshot& snapshot, const ConfigSource& source) {
   nlohmann::json dump;
   dump["version"] = snapshot.version();
   dump["loaded_at"] =
       absl::FormatTime(absl::RFC3339_full, snapshot.loadedAt(), absl::UTCTimeZone());
+  dump["source"] = {{"kind", source.kind}, {"location", source.location}};
   // Protobuf prints valid JSON; parsing without exceptions keeps a surprise from throwing.
   dump["config"] = nlohmann::json::parse(config::nodeConfigToJson(snapshot.config()), nullptr,
                                          /*allow_exceptions=*/false);
@@ -33,12 +34,12 @@ void addAdminRoutes(common::http::Server& server, AdminSources sources) {
     }
     return Response{.body = "ready\n"};
   });
-  server.route("/config_dump", [&config = sources.config](const Request&) {
+  server.route("/config_dump", [&config = sources.config, source = sources.source](const Request&) {
     const config::ConfigSnapshotPtr snapshot = config.current();
     if (snapshot == nullptr) {
       return Response{.status = 503, .body = "config not loaded\n"};
     }
-    return Response{.content_type = "application/json", .body = configDump(*snapshot)};
+    return Response{.content_type = "application/json", .body = configDump(*snapshot, source)};
   });
 }
 

@@ -9,7 +9,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
-#include "common/util/status_macros.h"
 
 namespace weft::common {
 namespace {
@@ -78,18 +77,28 @@ absl::StatusOr<SocketAddress> SocketAddress::FromSockaddr(const sockaddr* sa, so
 }
 
 absl::StatusOr<SocketAddress> SocketAddress::Parse(absl::string_view text) {
+  absl::StatusOr<HostPort> parts = HostPort::Parse(text);
+  absl::StatusOr<IpAddress> ip =
+      parts.ok() ? IpAddress::Parse(parts->host) : absl::StatusOr<IpAddress>(parts.status());
+  if (!ip.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\" is not an IP:port (e.g. 0.0.0.0:15014 or [::]:15014)"));
+  }
+  return SocketAddress{*ip, parts->port};
+}
+
+absl::StatusOr<HostPort> HostPort::Parse(absl::string_view text) {
   const size_t colon = text.rfind(':');
   absl::string_view host = text.substr(0, colon == absl::string_view::npos ? 0 : colon);
   const bool bracketed = absl::ConsumePrefix(&host, "[") && absl::ConsumeSuffix(&host, "]");
   uint32_t port = 0;
-  if (colon == absl::string_view::npos ||
+  if (colon == absl::string_view::npos || host.empty() ||
       (host.find(':') != absl::string_view::npos && !bracketed) ||
       !absl::SimpleAtoi(text.substr(colon + 1), &port) || port > 65535) {
     return absl::InvalidArgumentError(
-        absl::StrCat("\"", text, "\" is not an address:port (e.g. 0.0.0.0:15014 or [::]:15014)"));
+        absl::StrCat("\"", text, "\" is not a host:port (e.g. weft-operator:15012)"));
   }
-  ASSIGN_OR_RETURN(const IpAddress ip, IpAddress::Parse(host));
-  return SocketAddress{ip, static_cast<uint16_t>(port)};
+  return HostPort{std::string(host), static_cast<uint16_t>(port)};
 }
 
 socklen_t SocketAddress::toSockaddr(sockaddr_storage* out) const {

@@ -58,4 +58,13 @@ struct SocketAddress {
   }
 };
 
+// A server named by DNS name or IP and a port, as a flag gives it: "weft-operator:15012",
+// "10.0.0.1:15012", "[fd00::1]:15012" (brackets required around an IPv6 address).
+struct HostPort {
+  std::string host;  // without brackets
+  uint16_t port = 0;
+
+  static absl::StatusOr<HostPort> Parse(absl::string_view text);
+};
+
 }  // namespace weft::common
