@@ -242,6 +242,7 @@ class Capture::Impl {
 
     fast_path_ = std::make_unique<KernelFastPath>(FastPathMaps{
         .sockets = bpf_map__fd(sk_msg_->maps.weft_msg_sk),
+        .flows = bpf_map__fd(sk_msg_->maps.weft_msg_flows),
         .pairs = bpf_map__fd(sk_msg_->maps.weft_msg_pairs),
         .expect = bpf_map__fd(sk_msg_->maps.weft_msg_expect),
     });

@@ -21,6 +21,9 @@
 //  3. Relay in user space; after every write, forwarded(direction, total written so far).
 //  4. Byte counts come from bytesInto(): redirected bytes never pass through the agent.
 //  5. Destroy the FastPathConnection before closing the sockets.
+// A client whose connection goes to another node leaves the fast path with release(): its
+// socket was enrolled at connect (the service has a local endpoint too), and it should not
+// pay for the fast path's bookkeeping on every send.
 
 #include <cstdint>
 #include <memory>
@@ -57,6 +60,9 @@ class FastPath {
   // pod's accepted socket joins the fast path when it is established.
   virtual absl::Status expect(const common::SocketAddress& endpoint, uint16_t local_port) = 0;
   virtual void forget(const common::SocketAddress& endpoint, uint16_t local_port) = 0;
+  // Takes the pod socket at the other end of `client_fd` (accepted from it) out of the fast
+  // path. Not finding it there is fine: it may never have been enrolled.
+  virtual absl::Status release(int client_fd) = 0;
   // Both fds are connected TCP sockets of this process that stay open while the returned
   // connection lives; `client_fd` accepted from a pod, `upstream_fd` connected to one.
   virtual absl::StatusOr<std::unique_ptr<FastPathConnection>> pair(int client_fd,

@@ -158,6 +158,17 @@ void KernelFastPath::forget(const common::SocketAddress& endpoint, uint16_t loca
   bpf_map_delete_elem(maps_.expect, &key);  // usually sockops already took it
 }
 
+absl::Status KernelFastPath::release(int client_fd) {
+  ASSIGN_OR_RETURN(Keys keys, keysOf(client_fd));
+  // Out of the sockhash, the socket gets its plain TCP send path back; then its flow.
+  if (bpf_map_delete_elem(maps_.sockets, &keys.peer) != 0 && errno != ENOENT) {
+    return absl::InternalError(absl::StrCat("taking the client of fd ", client_fd,
+                                            " out of the fast path: ", errnoText(errno)));
+  }
+  bpf_map_delete_elem(maps_.flows, &keys.peer);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::unique_ptr<FastPathConnection>> KernelFastPath::pair(int client_fd,
                                                                          int upstream_fd) {
   KernelFastPathConnection::Side client;

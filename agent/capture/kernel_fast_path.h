@@ -12,6 +12,7 @@ namespace weft::agent::capture {
 
 struct FastPathMaps {
   int sockets = -1;  // weft_msg_sk
+  int flows = -1;    // weft_msg_flows
   int pairs = -1;    // weft_msg_pairs
   int expect = -1;   // weft_msg_expect
 };
@@ -23,6 +24,7 @@ class KernelFastPath : public FastPath {
 
   absl::Status expect(const common::SocketAddress& endpoint, uint16_t local_port) override;
   void forget(const common::SocketAddress& endpoint, uint16_t local_port) override;
+  absl::Status release(int client_fd) override;
   absl::StatusOr<std::unique_ptr<FastPathConnection>> pair(int client_fd, int upstream_fd) override;
 
  private:

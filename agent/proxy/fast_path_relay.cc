@@ -114,6 +114,11 @@ FastPathRelay::FastPathRelay(capture::FastPath& fast_path, Relay& fallback,
 
 void FastPathRelay::start(RelayJob job, Done done) {
   if (!job.same_node) {
+    if (job.service_has_local_endpoint) {
+      if (auto released = fast_path_.release(job.client.native_handle()); !released.ok()) {
+        spdlog::debug("fast path: {}", std::string(released.message()));
+      }
+    }
     fallback_.start(std::move(job), std::move(done));
     return;
   }

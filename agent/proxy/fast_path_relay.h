@@ -11,9 +11,10 @@
 // come from the agent sockets' TCP counters (FastPathConnection::bytesInto): added every
 // `counter_refresh` while the connection lives, and a last time at each EOF and at the end.
 //
-// Connections to another node go to the fallback relay, and so do same-node ones the kernel
-// cannot pair (counted in weft_proxy_fast_path_fallbacks_total by reason); paired ones are
-// counted in weft_proxy_relays_total{mode="fast_path"}.
+// Connections to another node go to the fallback relay (their client socket released from
+// the fast path, where the service's local endpoint had put it), and so do same-node ones
+// the kernel cannot pair (counted in weft_proxy_fast_path_fallbacks_total by reason);
+// paired ones are counted in weft_proxy_relays_total{mode="fast_path"}.
 
 #include <chrono>
 

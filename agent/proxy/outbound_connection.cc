@@ -165,6 +165,7 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
         .upstream = std::move(upstream_),
         .counters = counters,
         .same_node = endpoint.local,
+        .service_has_local_endpoint = target_->has_local_endpoint,
     };
     context_.relay.start(std::move(job),
                          [self = shared_from_this(), closed = counters.closed](RelayOutcome o) {

@@ -27,6 +27,9 @@ struct RelayJob {
   asio::ip::tcp::socket upstream;  // connected to the chosen endpoint
   telemetry::ConnectionCounters counters;
   bool same_node = false;  // the endpoint runs on this node (a kernel fast path may apply)
+  // The service has an endpoint on this node, so the client's socket may have joined the
+  // fast path at connect (capture/fast_path.h), whichever endpoint was then picked.
+  bool service_has_local_endpoint = false;
 };
 
 class Relay {

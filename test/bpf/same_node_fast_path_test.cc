@@ -121,6 +121,7 @@ class GatedFastPath : public FastPath {
   void forget(const common::SocketAddress& endpoint, uint16_t port) override {
     real_.forget(endpoint, port);
   }
+  absl::Status release(int client) override { return real_.release(client); }
   absl::StatusOr<std::unique_ptr<FastPathConnection>> pair(int client, int upstream) override {
     waitFor([&] {
       return unread(client) >= gate_.client_bytes && unread(upstream) >= gate_.server_bytes &&
@@ -376,6 +377,26 @@ TEST_CASE("a client that half-closed before the pairing is relayed in user space
   lab.proxy->stop();
   CHECK(leftIn(lab, WEFT_MAP_MSG_FLOWS, sizeof(weft_sock_key)) == 0);
   CHECK(leftIn(lab, WEFT_MAP_MSG_SOCKS, sizeof(weft_sock_key)) == 0);
+}
+
+TEST_CASE("a client released from the fast path leaves the kernel maps", "[bpf][fast_path]") {
+  CaptureLab lab;
+  const std::vector<agent::capture::CapturedService> services{{lab.vip4, /*fast_path=*/true}};
+  REQUIRE(lab.capture->setServices(services).ok());
+  PodDial dial(lab, kEnrolledPod, lab.vip4);
+  REQUIRE(dial.connected());
+  Fd accepted(acceptWithin(lab.capture_v4.fd));
+  REQUIRE(accepted.fd >= 0);
+  CHECK(lab.counter("fast_path_enrolled") == 1);
+  CHECK(leftIn(lab, WEFT_MAP_MSG_SOCKS, sizeof(weft_sock_key)) == 1);
+  CHECK(leftIn(lab, WEFT_MAP_MSG_FLOWS, sizeof(weft_sock_key)) == 1);
+
+  // As the proxy does when it picked an endpoint on another node.
+  REQUIRE(lab.capture->fastPath().release(accepted.fd).ok());
+  CHECK(leftIn(lab, WEFT_MAP_MSG_SOCKS, sizeof(weft_sock_key)) == 0);
+  CHECK(leftIn(lab, WEFT_MAP_MSG_FLOWS, sizeof(weft_sock_key)) == 0);
+  // Releasing again (or a client that never joined) is not an error.
+  CHECK(lab.capture->fastPath().release(accepted.fd).ok());
 }
 
 TEST_CASE("a service without an endpoint on this node enrols nothing in the fast path",

@@ -45,6 +45,7 @@ struct FakeKernel {
   std::map<AgentSocket, uint64_t> bytes_into;              // what bytesInto() answers
   bool released = false;
   bool fds_open_at_release = false;
+  std::vector<int> released_clients;  // release() calls
 
   std::vector<uint64_t> forwardedInto(AgentSocket into) {
     std::lock_guard lock(mu);
@@ -91,6 +92,11 @@ class FakeFastPath : public capture::FastPath {
   explicit FakeFastPath(FakeKernel& kernel) : kernel_(kernel) {}
   absl::Status expect(const common::SocketAddress&, uint16_t) override { return absl::OkStatus(); }
   void forget(const common::SocketAddress&, uint16_t) override {}
+  absl::Status release(int client_fd) override {
+    std::lock_guard lock(kernel_.mu);
+    kernel_.released_clients.push_back(client_fd);
+    return absl::OkStatus();
+  }
   absl::StatusOr<std::unique_ptr<capture::FastPathConnection>> pair(int client,
                                                                     int upstream) override {
     std::lock_guard lock(kernel_.mu);
@@ -198,7 +204,7 @@ struct RelayUnderTest {
     }
   }
 
-  void start(bool same_node) {
+  void start(bool same_node, bool service_has_local_endpoint = true) {
     Connected client = connectedPair(io);
     Connected upstream = connectedPair(io);
     client_peer = client.peer;
@@ -208,6 +214,7 @@ struct RelayUnderTest {
         .upstream = std::move(upstream.socket),
         .counters = metrics.connectionCounters(kLabels),
         .same_node = same_node,
+        .service_has_local_endpoint = service_has_local_endpoint,
     };
     relay.start(std::move(job), [this](RelayOutcome o) { outcome = static_cast<int>(o); });
     thread = std::thread([this] { io.run(); });
@@ -246,15 +253,23 @@ struct RelayUnderTest {
 };
 
 TEST_CASE("a connection to another node is relayed in user space without the kernel") {
-  RelayUnderTest t;
-  t.start(/*same_node=*/false);
-  REQUIRE(writeAll(t.client_peer, "ping"));
-  CHECK(readExactly(t.upstream_peer, 4) == "ping");
-  REQUIRE(writeAll(t.upstream_peer, "pong"));
-  CHECK(readExactly(t.client_peer, 4) == "pong");
-  CHECK(t.kernel.pairs == 0);
-  CHECK(t.relays("buffered") == 1);
-  CHECK(t.relays("fast_path") == 0);
+  for (const bool local_endpoint : {true, false}) {
+    DYNAMIC_SECTION("the service has " << (local_endpoint ? "a" : "no") << " local endpoint") {
+      RelayUnderTest t;
+      t.start(/*same_node=*/false, local_endpoint);
+      REQUIRE(writeAll(t.client_peer, "ping"));
+      CHECK(readExactly(t.upstream_peer, 4) == "ping");
+      REQUIRE(writeAll(t.upstream_peer, "pong"));
+      CHECK(readExactly(t.client_peer, 4) == "pong");
+      CHECK(t.kernel.pairs == 0);
+      CHECK(t.relays("buffered") == 1);
+      CHECK(t.relays("fast_path") == 0);
+      // The client's socket joined the fast path at connect only if the service has a
+      // local endpoint; then it is taken out again, once.
+      std::lock_guard lock(t.kernel.mu);
+      CHECK(t.kernel.released_clients.size() == (local_endpoint ? 1u : 0u));
+    }
+  }
 }
 
 struct RefusalCase {

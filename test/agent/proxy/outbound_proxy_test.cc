@@ -375,6 +375,10 @@ class RefusingFastPath : public capture::FastPath {
     std::lock_guard lock(mu);
     ports_forgotten.push_back(port);
   }
+  absl::Status release(int) override {
+    ++releases;
+    return absl::OkStatus();
+  }
   absl::StatusOr<std::unique_ptr<capture::FastPathConnection>> pair(int, int) override {
     ++pairings;
     return absl::InternalError("refused by the test");
@@ -384,6 +388,7 @@ class RefusingFastPath : public capture::FastPath {
   std::vector<uint16_t> ports_announced;
   std::vector<uint16_t> ports_forgotten;
   std::atomic<int> pairings{0};
+  std::atomic<int> releases{0};
 };
 
 TEST_CASE("with a fast path, only connections to endpoints on this node are offered to it") {
@@ -416,6 +421,7 @@ TEST_CASE("with a fast path, only connections to endpoints on this node are offe
   CHECK(fast_path.ports_announced[0] != 0);
   CHECK(fast_path.ports_forgotten == fast_path.ports_announced);
   CHECK(fast_path.pairings == 1);
+  CHECK(fast_path.releases == 1);  // the client that went to node2 left the fast path
   CHECK(test::counterValue(*p.metrics.registry(), "weft_proxy_fast_path_fallbacks_total",
                            {{"reason", "kernel_error"}}) == 1);
 }
