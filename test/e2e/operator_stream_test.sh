@@ -21,7 +21,7 @@ operator_metric() {
 }
 operator_has_agents() { [ "$(operator_metric weft_operator_connected_agents)" = "$1" ]; }
 stream_connected() { [ "$(metric_sum "$1" weft_config_stream_connected)" = "$2" ]; }
-config_source() { lab admin "$1" /config_dump | jq -r '.source // empty'; }
+config_source() { lab admin "$1" /config_dump | jq -r '"\(.source.kind) \(.source.location)"'; }
 ms_now() { date +%s%3N; }
 
 expect_requests_work() {
@@ -36,7 +36,7 @@ wait_until 10 "both agents connected to the operator" operator_has_agents 2
 for node in node1 node2; do
   wait_until 10 "$node's stream reported connected" stream_connected "$node" 1
   source_of_config=$(config_source "$node")
-  [[ $source_of_config == operator* ]] ||
+  [[ $source_of_config == "operator 10.250.0.1:15012" ]] ||
     fail "$node's /config_dump names its config source '$source_of_config', not the operator"
   ok "$node: config from $source_of_config"
 done
