@@ -144,7 +144,7 @@ TEST_CASE("different source identities use different connections") {
   CHECK(seen[1].source == id(kApi));
 }
 
-TEST_CASE("a dead connection fails its streams and leaves the pool; the next open dials anew") {
+TEST_CASE("a dead connection fails its streams and leaves the pool to a new one") {
   TestUpstream echo("127.0.0.1", 0);
   Tunnel t;
   t.startServer();
@@ -162,7 +162,7 @@ TEST_CASE("a dead connection fails its streams and leaves the pool; the next ope
   CHECK(t.clientConnections() == 1);
 }
 
-TEST_CASE("after the source SVID rotates, new streams get a new connection; old ones finish") {
+TEST_CASE("after an SVID rotation new streams get a new connection, old ones finish") {
   TestUpstream echo("127.0.0.1", 0);
   Tunnel t;
   t.startServer();
