@@ -12,6 +12,8 @@ using api::v1alpha1::ConfigResponse;
 
 namespace {
 
+constexpr int kMaxConfigResponseBytes = 256 << 20;
+
 std::function<double()> uniformRandom() {
   auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
   return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
@@ -25,6 +27,9 @@ grpc::ChannelArguments channelArguments(const StreamClientOptions& options) {
     args.SetSslTargetNameOverride(options.server_name);
   }
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // The first response carries the node's whole config: past gRPC's 4 MiB default for a
+  // node that sees ~20,000 services.
+  args.SetMaxReceiveMessageSize(kMaxConfigResponseBytes);
   // Not GRPC_ARG_MIN_RECONNECT_BACKOFF_MS: gRPC uses it as the connect timeout (20 s by
   // default); at our 100 ms a TLS handshake with a busy operator would never finish.
   // Notice an operator that vanished without closing the connection (node down, partition).

@@ -249,6 +249,8 @@ absl::StatusOr<int> ConfigServer::start(const common::SocketAddress& address,
   // And notice a vanished agent: its node's stream would otherwise stay "connected".
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 60'000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+  // An agent's first request lists every resource it holds (~50 bytes each).
+  builder.SetMaxReceiveMessageSize(64 << 20);
   builder.AddListeningPort(address.toString(), std::move(credentials), &port);
   builder.RegisterService(&service_);
   server_ = builder.BuildAndStart();

@@ -231,6 +231,18 @@ TEST_CASE("the bytes and resources of one change do not grow with unrelated serv
   CHECK(bytes_10 == bytes_1000);
 }
 
+TEST_CASE("a node config past gRPC's default 4 MiB message limit arrives whole") {
+  const CertificateAuthority ca = testCa();
+  Operator op(ca);
+  const NodeConfig big = versioned(test::syntheticConfig(1'000, 120), "v1");
+  REQUIRE(big.ByteSizeLong() > 4u << 20);
+  op.publish(big);
+  Agent agent(op.port, rootPem(ca));
+  // Megabytes to hash, send and validate: a wait as generous as a sanitizer build needs.
+  REQUIRE(test::waitFor([&] { return op.ackedVersion() == "v1"; }, std::chrono::minutes(2)));
+  CHECK(agent.store.current()->config().services_size() == 1'000);
+}
+
 TEST_CASE("an ACK is the operator's view of what the agent serves") {
   const CertificateAuthority ca = testCa();
   Operator op(ca);
