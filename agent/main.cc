@@ -31,6 +31,8 @@
 #include "agent/control/control_loop.h"
 #include "agent/proxy/outbound_proxy.h"
 #include "agent/telemetry/metrics.h"
+#include "agent/telemetry/tunnel_metrics.h"
+#include "agent/tunnel/certificate_store.h"
 #include "common/http/server.h"
 #include "common/identity/pem.h"
 #include "common/net/address.h"
@@ -56,6 +58,9 @@ ABSL_FLAG(std::string, cgroup_root, "",
 ABSL_FLAG(std::string, capture_ipv4, "", "Address enrolled pods dial to reach this agent.");
 ABSL_FLAG(std::string, capture_ipv6, "", "IPv6 address pods dial to reach this agent.");
 ABSL_FLAG(uint16_t, outbound_port, 15001, "Outbound capture listener port.");
+ABSL_FLAG(std::string, tunnel_address, "0.0.0.0",
+          "Address the inbound end of the mTLS tunnel listens on (port 15008); other nodes' "
+          "agents dial this node's IP (the pods' status.hostIP).");
 ABSL_FLAG(std::string, admin_address, "0.0.0.0", "Admin server address.");
 ABSL_FLAG(uint16_t, admin_port, 15020, "Admin server port (/metrics, /ready, ...).");
 ABSL_FLAG(int, workers, 0, "Worker threads (0: one per core).");
@@ -72,6 +77,7 @@ constexpr char kUsage[] =
     "weft-agent --node=<name> (--operator=<host:port> --operator-ca=<pem> "
     "--node-token-file=<file> | --config=<file>) --bpffs-root=<dir> --cgroup-root=<dir> "
     "--capture-ipv4=<ip> [--capture-ipv6=<ip>] [--outbound-port=15001] "
+    "[--tunnel-address=0.0.0.0] "
     "[--admin-address=0.0.0.0] [--admin-port=15020] [--workers=N] [--log-level=info] "
     "[--same-node-fast-path=true]\n"
     "  weft-agent --uninstall --bpffs-root=<dir>\n"
@@ -80,6 +86,10 @@ constexpr char kUsage[] =
 // Per direction, per connection: HAProxy's default bufsize, enough to keep a fast link busy
 // without making 10k idle connections expensive.
 constexpr size_t kRelayBufferBytes = 16 * 1024;
+
+// Every node's agent serves the tunnel on this port (like Istio's HBONE port), so a source
+// agent needs only the destination node's IP.
+constexpr uint16_t kTunnelPort = 15008;
 
 int die(absl::string_view message) {
   std::fprintf(stderr, "weft-agent: %s\n", std::string(message).c_str());
@@ -173,6 +183,7 @@ struct Flags {
   common::IpAddress capture_ipv4;
   std::optional<common::IpAddress> capture_ipv6;
   common::SocketAddress admin;
+  common::SocketAddress tunnel;
   int workers = 1;
 };
 
@@ -197,6 +208,8 @@ absl::StatusOr<Flags> readFlags() {
   }
   ASSIGN_OR_RETURN(f.admin.ip, ipFlag("admin-address", absl::GetFlag(FLAGS_admin_address)));
   f.admin.port = absl::GetFlag(FLAGS_admin_port);
+  ASSIGN_OR_RETURN(f.tunnel.ip, ipFlag("tunnel-address", absl::GetFlag(FLAGS_tunnel_address)));
+  f.tunnel.port = kTunnelPort;
   const int workers = absl::GetFlag(FLAGS_workers);
   if (workers < 0) {
     return absl::InvalidArgumentError("--workers: must be 0 (one per core) or more");
@@ -234,6 +247,8 @@ int run(const Flags& flags) {
                flags.cgroup_root);
 
   telemetry::Metrics metrics;
+  // The SVIDs of this node's enrolled workloads, which the tunnel presents on both ends.
+  auto certificates = std::make_shared<tunnel::CertificateStore>();
   proxy::ProxyOptions proxy_options;
   proxy_options.workers = flags.workers;
   proxy_options.fast_path.buffer_size = kRelayBufferBytes;
@@ -241,6 +256,8 @@ int run(const Flags& flags) {
   if (flags.capture_ipv6) {
     proxy_options.listen.push_back({*flags.capture_ipv6, capture_options.outbound_port});
   }
+  proxy_options.tunnel_listen.push_back(flags.tunnel);
+  proxy_options.tunnel_port = kTunnelPort;
   proxy::OutboundProxy outbound(
       proxy::ProxyDependencies{
           .config = store,
@@ -252,11 +269,14 @@ int run(const Flags& flags) {
               },
           .make_random = [] { return std::make_unique<proxy::DefaultRandom>(); },
           .fast_path = absl::GetFlag(FLAGS_same_node_fast_path) ? &(*capture)->fastPath() : nullptr,
+          .certificates = certificates,
       },
       proxy_options);
   if (auto status = outbound.start(); !status.ok()) {
     return die(status.message());
   }
+  metrics.addCollectable(
+      std::make_shared<telemetry::TunnelMetrics>([&outbound] { return outbound.tunnelStats(); }));
 
   asio::io_context io(1);
   control::CaptureDataPlane data_plane(**capture);
@@ -297,10 +317,11 @@ int run(const Flags& flags) {
     }
   });
   spdlog::info(
-      "weft-agent on node {}: outbound {} ({} workers, same-node fast path {}), admin {}, "
-      "config from {}",
+      "weft-agent on node {}: outbound {} ({} workers, same-node fast path {}), tunnel {}, "
+      "admin {}, config from {}",
       flags.node, outbound.listenAddresses().front().toString(), flags.workers,
-      absl::GetFlag(FLAGS_same_node_fast_path) ? "on" : "off", flags.admin.toString(),
+      absl::GetFlag(FLAGS_same_node_fast_path) ? "on" : "off",
+      outbound.tunnelAddresses().front().toString(), flags.admin.toString(),
       stream ? absl::StrCat("the operator at ", flags.config.operator_address)
              : absl::StrCat(flags.config.file, " (version \"", store.current()->version(), "\")"));
   io.run();

@@ -35,6 +35,7 @@
 #include "operator/distribute/config_distributor.h"
 #include "operator/distribute/config_server.h"
 #include "operator/distribute/node_tokens.h"
+#include "common/identity/spiffe_id.h"
 #include "operator/identity/ca_directory.h"
 #include "operator/output/node_config_files.h"
 #include "operator/source/directory_source.h"
@@ -60,7 +61,9 @@ ABSL_FLAG(std::string, ca_dir, "",
           "created on first start) and root.pem, the trust bundle agents take with "
           "--operator-ca.");
 ABSL_FLAG(std::string, trust_domain, "cluster.local",
-          "SPIFFE trust domain of a CA the operator creates in --ca-dir.");
+          "SPIFFE trust domain of the mesh: workload identities are "
+          "spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>, and a CA the operator "
+          "creates in --ca-dir is for it.");
 ABSL_FLAG(std::string, admin_address, "0.0.0.0:15014",
           "IP:port of /metrics, /healthz, /ready and /debug/agents.");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off.");
@@ -114,6 +117,10 @@ absl::StatusOr<common::SocketAddress> addressFlag(absl::string_view flag,
   return *address;
 }
 
+absl::Status prefixed(absl::string_view flag, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("--", flag, ": ", status.message()));
+}
+
 absl::StatusOr<Flags> readFlags() {
   const std::string source = absl::GetFlag(FLAGS_source);
   if (source != "directory") {
@@ -130,6 +137,9 @@ absl::StatusOr<Flags> readFlags() {
   };
   if (f.dir.empty()) {
     return absl::InvalidArgumentError("--dir is required with --source=directory");
+  }
+  if (auto valid = common::identity::validateTrustDomain(f.trust_domain); !valid.ok()) {
+    return prefixed("trust-domain", valid);
   }
   if (f.node_config_dir.empty() && (f.once || f.node_tokens.empty())) {
     return absl::InvalidArgumentError(
@@ -154,8 +164,9 @@ absl::StatusOr<Flags> readFlags() {
 // changed; runs on the main thread.
 class Publisher {
  public:
-  Publisher(const std::string& dir, ConfigDistributor& distributor, OperatorMetrics& metrics)
-      : distributor_(distributor), metrics_(metrics) {
+  Publisher(const std::string& dir, TranslationOptions options, ConfigDistributor& distributor,
+            OperatorMetrics& metrics)
+      : options_(std::move(options)), distributor_(distributor), metrics_(metrics) {
     if (!dir.empty()) {
       writer_.emplace(dir);
     }
@@ -163,7 +174,7 @@ class Publisher {
 
   absl::Status publish(const SourceSnapshot& snapshot) {
     const absl::Time started = absl::Now();
-    const Translation translation = translate(snapshot);
+    const Translation translation = translate(snapshot, options_);
     metrics_.observeTranslation(absl::ToDoubleSeconds(absl::Now() - started));
     for (const std::string& warning : translation.warnings) {
       spdlog::warn("{}", warning);
@@ -189,6 +200,7 @@ class Publisher {
     return absl::OkStatus();
   }
 
+  TranslationOptions options_;
   ConfigDistributor& distributor_;
   OperatorMetrics& metrics_;
   std::optional<NodeConfigWriter> writer_;
@@ -216,9 +228,6 @@ class StatusLogger {
   bool healthy_ = true;
 };
 
-absl::Status prefixed(absl::string_view flag, const absl::Status& status) {
-  return absl::Status(status.code(), absl::StrCat("--", flag, ": ", status.message()));
-}
 
 // What the config stream needs before anything starts, so a bad token file or CA directory
 // stops the operator at once: the tokens and the TLS credentials from the CA.
@@ -257,7 +266,8 @@ int run(const Flags& flags) {
   asio::io_context io(1);
   OperatorMetrics metrics;
   ConfigDistributor distributor;
-  Publisher publisher(flags.node_config_dir, distributor, metrics);
+  Publisher publisher(flags.node_config_dir, TranslationOptions{.trust_domain = flags.trust_domain},
+                      distributor, metrics);
   StatusLogger status_logger(metrics);
   int exit_code = 0;
   std::optional<StreamSetup> stream_setup;

@@ -24,7 +24,7 @@ std::string configDump(const config::ConfigSnapshot& snapshot, const ConfigSourc
 }
 
 void addAdminRoutes(common::http::Server& server, AdminSources sources) {
-  common::http::addMetricsAndHealthRoutes(server, sources.metrics.registry());
+  common::http::addMetricsAndHealthRoutes(server, sources.metrics.collectables());
   server.route("/ready", [&config = sources.config, ready = sources.ready](const Request&) {
     if (config.current() == nullptr) {
       return Response{.status = 503, .body = "config not loaded\n"};

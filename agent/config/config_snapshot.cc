@@ -27,6 +27,8 @@ const WorkloadInfo* ConfigSnapshot::findWorkloadByUid(absl::string_view uid) con
 
 namespace {
 
+constexpr absl::string_view kDefaultTrustDomain = "cluster.local";
+
 std::string quoted(absl::string_view s) {
   return absl::StrCat("\"", s, "\"");
 }
@@ -88,6 +90,13 @@ class SnapshotBuilder {
       return invalid("node_name", absl::StrCat(quoted(config.node_name()), " is not this node (",
                                                quoted(node_name), ")"));
     }
+    snapshot_->trust_domain_ =
+        config.mesh().trust_domain().empty() ? std::string(kDefaultTrustDomain)
+                                          : config.mesh().trust_domain();
+    if (auto valid = common::identity::validateTrustDomain(snapshot_->trust_domain_);
+        !valid.ok()) {
+      return invalid("mesh.trust_domain", valid.message());
+    }
     for (int i = 0; i < config.workloads_size(); ++i) {
       RETURN_IF_ERROR(addWorkload(i, config.workloads(i)));
     }
@@ -115,6 +124,11 @@ class SnapshotBuilder {
           absl::StrCat(path, ".ip"),
           absl::StrCat(quoted(w.ip()), " is already used by workloads[", it->second, "]"));
     }
+    std::optional<common::identity::SpiffeId> identity;
+    if (w.mesh_enabled()) {
+      ASSIGN_OR_RETURN(identity, identityOf(path, w.namespace_(),
+                                            labelOr(w.service_account(), "default")));
+    }
     snapshot_->workloads_.push_back(WorkloadInfo{
         .name = w.name(),
         .namespace_name = w.namespace_(),
@@ -123,6 +137,7 @@ class SnapshotBuilder {
         .ip = ip,
         .workload_label = labelOr(w.workload_name(), w.name()),
         .mesh_enabled = w.mesh_enabled(),
+        .identity = std::move(identity),
     });
     return absl::OkStatus();
   }
@@ -140,21 +155,21 @@ class SnapshotBuilder {
       ASSIGN_OR_RETURN(auto vip, parseIp(absl::StrCat(path, ".vips[", v, "]"), s.vips(v)));
       vips.push_back(vip);
     }
-    std::vector<common::IpAddress> endpoint_ips;
+    std::vector<EndpointInfo> endpoints;
     for (int e = 0; e < s.endpoints_size(); ++e) {
-      ASSIGN_OR_RETURN(auto ip,
-                       parseIp(absl::StrCat(path, ".endpoints[", e, "].ip"), s.endpoints(e).ip()));
-      endpoint_ips.push_back(ip);
+      ASSIGN_OR_RETURN(EndpointInfo endpoint,
+                       endpointOf(absl::StrCat(path, ".endpoints[", e, "]"), s, s.endpoints(e)));
+      endpoints.push_back(std::move(endpoint));
     }
     for (int p = 0; p < s.ports_size(); ++p) {
-      RETURN_IF_ERROR(addServicePort(index, s, p, vips, endpoint_ips));
+      RETURN_IF_ERROR(addServicePort(index, s, p, vips, endpoints));
     }
     return absl::OkStatus();
   }
 
   absl::Status addServicePort(int index, const api::v1alpha1::Service& s, int p,
                               const std::vector<common::IpAddress>& vips,
-                              const std::vector<common::IpAddress>& endpoint_ips) {
+                              const std::vector<EndpointInfo>& endpoints) {
     const std::string path = absl::StrCat("services[", index, "].ports[", p, "]");
     const api::v1alpha1::ServicePort& sp = s.ports(p);
     ASSIGN_OR_RETURN(const uint16_t port, parsePort(absl::StrCat(path, ".port"), sp.port()));
@@ -179,19 +194,13 @@ class SnapshotBuilder {
         .endpoints = {},
     };
     for (int e = 0; e < s.endpoints_size(); ++e) {
-      const api::v1alpha1::Endpoint& ep = s.endpoints(e);
-      if (!ep.ready()) {
+      if (!s.endpoints(e).ready() || !routable(endpoints[e])) {
         continue;
       }
-      target.endpoints.push_back(EndpointInfo{
-          .address = {endpoint_ips[e], target_port},
-          .pod_name = ep.workload(),
-          .namespace_name = labelOr(ep.namespace_(), s.namespace_()),
-          .node = ep.node(),
-          .workload_label = labelOr(ep.workload_name(), labelOr(ep.workload(), "unknown")),
-          .local = !ep.node().empty() && ep.node() == snapshot_->config_.node_name(),
-      });
-      target.has_local_endpoint = target.has_local_endpoint || target.endpoints.back().local;
+      EndpointInfo endpoint = endpoints[e];
+      endpoint.address.port = target_port;
+      target.has_local_endpoint = target.has_local_endpoint || endpoint.local;
+      target.endpoints.push_back(std::move(endpoint));
     }
     const size_t slot = snapshot_->targets_.size();
     snapshot_->targets_.push_back(std::move(target));
@@ -208,6 +217,47 @@ class SnapshotBuilder {
       snapshot_->service_addresses_.push_back(vip);
     }
     return absl::OkStatus();
+  }
+
+  absl::StatusOr<common::identity::SpiffeId> identityOf(absl::string_view path,
+                                                        const std::string& namespace_name,
+                                                        const std::string& service_account) {
+    auto id = common::identity::SpiffeId::fromParts(snapshot_->trust_domain_, namespace_name,
+                                                    service_account);
+    if (!id.ok()) {
+      return invalid(absl::StrCat(path, ".service_account"), id.status().message());
+    }
+    return *std::move(id);
+  }
+
+  // One endpoint as the data path sees it; its port is the service port's target port,
+  // filled in per port.
+  absl::StatusOr<EndpointInfo> endpointOf(absl::string_view path, const api::v1alpha1::Service& s,
+                                          const api::v1alpha1::Endpoint& ep) {
+    ASSIGN_OR_RETURN(const common::IpAddress ip, parseIp(absl::StrCat(path, ".ip"), ep.ip()));
+    EndpointInfo endpoint{
+        .address = {ip, 0},
+        .pod_name = ep.workload(),
+        .namespace_name = labelOr(ep.namespace_(), s.namespace_()),
+        .node = ep.node(),
+        .workload_label = labelOr(ep.workload_name(), labelOr(ep.workload(), "unknown")),
+        .local = !ep.node().empty() && ep.node() == snapshot_->config_.node_name(),
+    };
+    if (ep.mesh_enabled()) {
+      ASSIGN_OR_RETURN(endpoint.identity,
+                       identityOf(path, endpoint.namespace_name,
+                                  labelOr(ep.service_account(), "default")));
+      if (!endpoint.local && !ep.node_ip().empty()) {
+        ASSIGN_OR_RETURN(endpoint.node_ip, parseIp(absl::StrCat(path, ".node_ip"), ep.node_ip()));
+      }
+    }
+    return endpoint;
+  }
+
+  // An enrolled endpoint on another node is only reached through its node's agent; without
+  // the node's address there is no safe way to it (plaintext would bypass its mTLS).
+  static bool routable(const EndpointInfo& endpoint) {
+    return endpoint.local || !endpoint.identity.has_value() || endpoint.node_ip.has_value();
   }
 
   std::shared_ptr<ConfigSnapshot> snapshot_;

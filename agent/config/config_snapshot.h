@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/identity/spiffe_id.h"
 #include "common/net/address.h"
 #include "weft/v1alpha1/node_config.pb.h"
 
@@ -30,6 +32,8 @@ struct WorkloadInfo {
   common::IpAddress ip;
   std::string workload_label;  // owner name when known, else the pod name (metrics label)
   bool mesh_enabled = false;
+  // Enrolled workloads: the identity whose SVID this agent holds for them.
+  std::optional<common::identity::SpiffeId> identity;
 };
 
 // A ready endpoint of a service port: where the proxy connects.
@@ -40,6 +44,12 @@ struct EndpointInfo {
   std::string node;
   std::string workload_label;  // owner name when known, else the pod name
   bool local = false;          // runs on this node (the same-node fast path may apply)
+  // Enrolled endpoints: their identity. Those on other nodes are reached through the tunnel
+  // to their node's agent at node_ip, which presents this identity's SVID.
+  std::optional<common::identity::SpiffeId> identity;
+  std::optional<common::IpAddress> node_ip;  // set for enrolled endpoints on other nodes only
+
+  bool viaTunnel() const { return node_ip.has_value(); }
 };
 
 // One port of one service; every VIP of the service maps to it.
@@ -58,6 +68,8 @@ class ConfigSnapshot {
  public:
   const api::v1alpha1::NodeConfig& config() const { return config_; }
   const std::string& version() const { return config_.version(); }
+  // The config's trust domain ("cluster.local" when it names none).
+  const std::string& trustDomain() const { return trust_domain_; }
   absl::Time loadedAt() const { return loaded_at_; }
 
   // The service port a connection to `vip` (VIP:port) is for, or nullptr.
@@ -77,6 +89,7 @@ class ConfigSnapshot {
 
   api::v1alpha1::NodeConfig config_;
   absl::Time loaded_at_;
+  std::string trust_domain_;
   std::vector<WorkloadInfo> workloads_;
   std::vector<ServiceTarget> targets_;
   std::vector<common::SocketAddress> service_addresses_;

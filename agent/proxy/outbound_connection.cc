@@ -7,6 +7,7 @@
 #include <optional>
 #include <utility>
 
+#include "agent/tunnel/stream_relay.h"
 #include "common/net/asio.h"
 #include "spdlog/spdlog.h"
 
@@ -30,6 +31,10 @@ void reset(tcp::socket& socket) {
 
 std::string labelOrUnknown(const std::string& value) {
   return value.empty() ? "unknown" : value;
+}
+
+std::string principalOf(const std::optional<common::identity::SpiffeId>& identity) {
+  return identity.has_value() ? identity->toString() : "unknown";
 }
 
 class OutboundConnection : public std::enable_shared_from_this<OutboundConnection> {
@@ -59,6 +64,7 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
     }
     vip_ = destination->address;
     snapshot_ = context_.config.current();
+    source_ = snapshot_ != nullptr ? snapshot_->findWorkload(peer_.ip) : nullptr;
     target_ = snapshot_ != nullptr ? snapshot_->findService(vip_) : nullptr;
     if (target_ == nullptr) {
       fail(FailureReason::kUnknownService);
@@ -78,6 +84,10 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
     endpoint_index_ = *picked;
     const common::SocketAddress& endpoint = target_->endpoints[*picked].address;
     active_ = ActiveConnection(context_.load_balancer, endpoint);
+    if (target_->endpoints[*picked].viaTunnel()) {
+      openTunnelStream(target_->endpoints[*picked]);
+      return;
+    }
     timed_out_ = false;
     asio::error_code ignored;
     upstream_.close(ignored);
@@ -145,20 +155,89 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
     relay();
   }
 
+  // Asks the endpoint's node agent for a stream to it, as the client's workload identity.
+  void openTunnelStream(const config::EndpointInfo& endpoint) {
+    if (source_ == nullptr || !source_->identity.has_value()) {
+      fail(FailureReason::kNoSourceIdentity);
+      return;
+    }
+    if (context_.tunnel == nullptr) {
+      fail(FailureReason::kUpstreamUnavailable);
+      return;
+    }
+    context_.tunnel->openStream(
+        *source_->identity, common::SocketAddress{*endpoint.node_ip, context_.tunnel_port},
+        *endpoint.identity, endpoint.address.toString(),
+        [self = shared_from_this(), attempt = attempts_](absl::StatusOr<tunnel::TunnelStreamPtr> s) {
+          self->onTunnelStream(attempt, std::move(s));
+        });
+  }
+
+  void onTunnelStream(int attempt, absl::StatusOr<tunnel::TunnelStreamPtr> stream) {
+    if (attempt != attempts_ || failed_) {
+      return;  // the client is gone already (a stream that did open is reset when dropped)
+    }
+    if (stream.ok()) {
+      relayThroughTunnel(*std::move(stream));
+      return;
+    }
+    const config::EndpointInfo& endpoint = target_->endpoints[endpoint_index_];
+    spdlog::debug("{} -> {}: tunnel to {} via {} failed: {}", peer_.toString(), vip_.toString(),
+                  endpoint.address.toString(), endpoint.node_ip->toString(),
+                  std::string(stream.status().message()));
+    active_.release();
+    if (stream.status().code() == absl::StatusCode::kPermissionDenied) {
+      fail(FailureReason::kTunnelDenied);  // another endpoint would be denied alike
+      return;
+    }
+    context_.metrics.countFailure(FailureReason::kTunnelError);
+    if (attempts_ < kMaxConnectAttempts) {
+      connectNext(endpoint_index_);
+    } else {
+      fail(FailureReason::kUpstreamUnavailable);
+    }
+  }
+
+  void relayThroughTunnel(tunnel::TunnelStreamPtr stream) {
+    asio::error_code ignored;
+    client_.set_option(tcp::no_delay(true), ignored);
+    const telemetry::ConnectionCounters counters = countersFor("mutual_tls");
+    counters.opened->Increment();
+    context_.metrics.countRelay(telemetry::RelayMode::kTunnel);
+    tunnel::relayStream(
+        std::move(stream), std::move(client_), context_.tunnel_relay_buffer,
+        [self = shared_from_this(), counters](const tunnel::StreamRelayResult& result) {
+          counters.received_bytes->Increment(static_cast<double>(result.to_stream));
+          counters.sent_bytes->Increment(static_cast<double>(result.to_socket));
+          counters.closed->Increment();
+          if (result.outcome == tunnel::StreamRelayOutcome::kFailed) {
+            self->context_.metrics.countFailure(FailureReason::kRelayError);
+          }
+          self->active_.release();
+        });
+  }
+
+  // The connection's counters, resolved once.
+  telemetry::ConnectionCounters countersFor(const std::string& security_policy) {
+    const config::EndpointInfo& endpoint = target_->endpoints[endpoint_index_];
+    return context_.metrics.connectionCounters(telemetry::ConnectionLabels{
+        .source_workload = source_ != nullptr ? source_->workload_label : "unknown",
+        .source_namespace = source_ != nullptr ? source_->namespace_name : "unknown",
+        .source_principal = principalOf(source_ != nullptr ? source_->identity : std::nullopt),
+        .destination_service = target_->fqdn,
+        .destination_workload = labelOrUnknown(endpoint.workload_label),
+        .destination_namespace = labelOrUnknown(endpoint.namespace_name),
+        .destination_principal = principalOf(endpoint.identity),
+        .connection_security_policy = security_policy,
+    });
+  }
+
   void relay() {
     asio::error_code ignored;
     client_.set_option(tcp::no_delay(true), ignored);
     upstream_.set_option(tcp::no_delay(true), ignored);
     const config::EndpointInfo& endpoint = target_->endpoints[endpoint_index_];
-    const config::WorkloadInfo* source = snapshot_->findWorkload(peer_.ip);
-    const telemetry::ConnectionCounters counters =
-        context_.metrics.connectionCounters(telemetry::ConnectionLabels{
-            .source_workload = source != nullptr ? source->workload_label : "unknown",
-            .source_namespace = source != nullptr ? source->namespace_name : "unknown",
-            .destination_service = target_->fqdn,
-            .destination_workload = labelOrUnknown(endpoint.workload_label),
-            .destination_namespace = labelOrUnknown(endpoint.namespace_name),
-        });
+    const telemetry::ConnectionCounters counters = countersFor("none");
     counters.opened->Increment();
     RelayJob job{
         .client = std::move(client_),
@@ -178,6 +257,7 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
   }
 
   void fail(FailureReason reason) {
+    failed_ = true;
     forgetAnnouncement();
     context_.metrics.countFailure(reason);
     reset(client_);
@@ -194,10 +274,12 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
   common::SocketAddress vip_;
   config::ConfigSnapshotPtr snapshot_;  // keeps target_ alive for the connection's life
   const config::ServiceTarget* target_ = nullptr;
+  const config::WorkloadInfo* source_ = nullptr;  // the client's workload, when it is one
   size_t endpoint_index_ = 0;
   int attempts_ = 0;
   bool timed_out_ = false;
   bool connected_ = false;
+  bool failed_ = false;
   ActiveConnection active_;
   std::optional<std::pair<common::SocketAddress, uint16_t>> announced_;  // endpoint, our port
 };

@@ -27,10 +27,30 @@ absl::Status OutboundProxy::start() {
     }
     bound_.push_back(bound);
   }
+  for (const common::SocketAddress& requested : options_.tunnel_listen) {
+    ASSIGN_OR_RETURN(const common::SocketAddress bound, workers_[0]->listenTunnel(requested));
+    for (size_t i = 1; i < workers_.size(); ++i) {
+      RETURN_IF_ERROR(workers_[i]->listenTunnel(bound).status());
+    }
+    tunnel_bound_.push_back(bound);
+  }
   for (auto& worker : workers_) {
     threads_.emplace_back([w = worker.get()] { w->run(); });
   }
   return absl::OkStatus();
+}
+
+tunnel::TunnelStatsSet OutboundProxy::tunnelStats() const {
+  tunnel::TunnelStatsSet stats;
+  for (const auto& worker : workers_) {
+    if (const auto* client = worker->tunnelClientStats()) {
+      stats.clients.push_back(client);
+    }
+    if (const auto* server = worker->tunnelServerStats()) {
+      stats.servers.push_back(server);
+    }
+  }
+  return stats;
 }
 
 void OutboundProxy::stop() {

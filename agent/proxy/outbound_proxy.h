@@ -1,6 +1,7 @@
 #pragma once
 
-// The outbound listener (15001): N shared-nothing workers, one thread each.
+// The agent's data path: N shared-nothing workers, one thread each, serving the outbound
+// capture listener (15001) and, with certificates, the inbound end of the tunnel (15008).
 
 #include <memory>
 #include <thread>
@@ -10,6 +11,7 @@
 #include "agent/proxy/worker.h"
 
 namespace weft::agent::proxy {
+
 
 class OutboundProxy {
  public:
@@ -24,6 +26,9 @@ class OutboundProxy {
 
   // The addresses actually bound (a requested port 0 replaced by the kernel's choice).
   const std::vector<common::SocketAddress>& listenAddresses() const { return bound_; }
+  const std::vector<common::SocketAddress>& tunnelAddresses() const { return tunnel_bound_; }
+  // Every worker's tunnel counters; valid from start() to stop(), readable from any thread.
+  tunnel::TunnelStatsSet tunnelStats() const;
 
  private:
   ProxyDependencies deps_;
@@ -31,6 +36,7 @@ class OutboundProxy {
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::vector<common::SocketAddress> bound_;
+  std::vector<common::SocketAddress> tunnel_bound_;
 };
 
 }  // namespace weft::agent::proxy

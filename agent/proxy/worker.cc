@@ -5,6 +5,7 @@
 #include <asio/socket_base.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "agent/proxy/inbound_route.h"
 #include "common/net/asio.h"
 #include "spdlog/spdlog.h"
 
@@ -24,7 +25,8 @@ absl::Status listenError(const common::SocketAddress& address, const asio::error
 }  // namespace
 
 Worker::Worker(const ProxyDependencies& deps, const ProxyOptions& options)
-    : load_balancer_(deps.make_random()),
+    : deps_(deps),
+      load_balancer_(deps.make_random()),
       relay_(deps.make_relay()),
       fast_path_relay_(deps.fast_path == nullptr
                            ? nullptr
@@ -36,7 +38,41 @@ Worker::Worker(const ProxyDependencies& deps, const ProxyOptions& options)
                load_balancer_,
                fast_path_relay_ != nullptr ? static_cast<Relay&>(*fast_path_relay_) : *relay_,
                options.connect_timeout,
-               deps.fast_path} {}
+               deps.fast_path} {
+  if (deps.certificates != nullptr) {
+    tunnel_client_ = std::make_unique<tunnel::TunnelClient>(io_.get_executor(), deps.certificates);
+    context_.tunnel = tunnel_client_.get();
+    context_.tunnel_port = options.tunnel_port;
+  }
+}
+
+absl::StatusOr<common::SocketAddress> Worker::listenTunnel(const common::SocketAddress& address) {
+  if (deps_.certificates == nullptr || tunnel_server_ != nullptr) {
+    return absl::FailedPreconditionError("a worker serves the tunnel once, with certificates");
+  }
+  auto server = tunnel::TunnelServer::create(
+      io_.get_executor(), deps_.certificates,
+      [&config = deps_.config](const tunnel::StreamRequest& request) {
+        return routeInboundStream(config.current().get(), request);
+      },
+      tunnel::TunnelServerOptions{.reuse_port = true});
+  if (!server.ok()) {
+    return server.status();
+  }
+  if (auto status = (*server)->listen(address); !status.ok()) {
+    return absl::UnavailableError(absl::StrCat("tunnel listener: ", status.message()));
+  }
+  tunnel_server_ = *std::move(server);
+  return tunnel_server_->localAddress();
+}
+
+const tunnel::TunnelClientStats* Worker::tunnelClientStats() const {
+  return tunnel_client_ != nullptr ? &tunnel_client_->stats() : nullptr;
+}
+
+const tunnel::TunnelServerStats* Worker::tunnelServerStats() const {
+  return tunnel_server_ != nullptr ? &tunnel_server_->stats() : nullptr;
+}
 
 absl::StatusOr<common::SocketAddress> Worker::listen(const common::SocketAddress& address) {
   auto acceptor = std::make_unique<tcp::acceptor>(io_);

@@ -1,8 +1,9 @@
 #pragma once
 
 // One data-path thread: its own io_context, its own SO_REUSEPORT acceptors on the outbound
-// port, its own load-balancer state. Workers share nothing but read-only config snapshots
-// and thread-safe metric counters.
+// port, its own load-balancer state, its own tunnel client (a pool of connections to other
+// nodes' agents) and tunnel server (15008). Workers share nothing but read-only config
+// snapshots, the SVIDs and thread-safe metric counters.
 
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
@@ -21,6 +22,9 @@
 #include "agent/proxy/outbound_connection.h"
 #include "agent/proxy/relay.h"
 #include "agent/telemetry/metrics.h"
+#include "agent/tunnel/certificate_store.h"
+#include "agent/tunnel/tunnel_client.h"
+#include "agent/tunnel/tunnel_server.h"
 #include "common/net/address.h"
 
 namespace weft::agent::proxy {
@@ -30,6 +34,10 @@ struct ProxyOptions {
   int workers = 1;
   std::chrono::milliseconds connect_timeout{5000};
   FastPathRelayOptions fast_path;  // used only with ProxyDependencies::fast_path
+  // The tunnel (used only with ProxyDependencies::certificates): where this agent serves it
+  // (empty: nowhere), and the port every node's agent serves it on.
+  std::vector<common::SocketAddress> tunnel_listen;
+  uint16_t tunnel_port = 15008;
 };
 
 struct ProxyDependencies {
@@ -43,6 +51,8 @@ struct ProxyDependencies {
   std::function<std::unique_ptr<Random>()> make_random;
   // The same-node fast path (shared by all workers); nullptr relays everything in user space.
   capture::FastPath* fast_path = nullptr;
+  // This agent's SVIDs, shared by all workers' tunnel ends; nullptr: no tunnel.
+  std::shared_ptr<const tunnel::CertificateStore> certificates;
 };
 
 class Worker {
@@ -53,6 +63,11 @@ class Worker {
 
   // Opens an SO_REUSEPORT acceptor on `address` and returns the address it bound.
   absl::StatusOr<common::SocketAddress> listen(const common::SocketAddress& address);
+  // Serves the tunnel on `address` (SO_REUSEPORT); the address it bound. Needs certificates.
+  absl::StatusOr<common::SocketAddress> listenTunnel(const common::SocketAddress& address);
+  // Tunnel counters (null without a tunnel); readable from any thread.
+  const tunnel::TunnelClientStats* tunnelClientStats() const;
+  const tunnel::TunnelServerStats* tunnelServerStats() const;
   // Serves until stop(); call on the worker's own thread.
   void run();
   // Thread-safe; open connections are dropped when the worker is destroyed.
@@ -62,12 +77,16 @@ class Worker {
   void accept(asio::ip::tcp::acceptor& acceptor);
   void acceptLater(asio::ip::tcp::acceptor& acceptor);
 
+  const ProxyDependencies& deps_;
   LoadBalancer load_balancer_;
   std::unique_ptr<Relay> relay_;
   std::unique_ptr<FastPathRelay> fast_path_relay_;  // wraps relay_; null without a fast path
   WorkerContext context_;
   // Declared after the state its handlers use, so pending connections die first.
   asio::io_context io_{1};
+  // Use io_'s executor, so they go before it.
+  std::unique_ptr<tunnel::TunnelClient> tunnel_client_;
+  std::unique_ptr<tunnel::TunnelServer> tunnel_server_;
   std::vector<std::unique_ptr<asio::ip::tcp::acceptor>> acceptors_;
 };
 

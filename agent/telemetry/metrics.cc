@@ -1,7 +1,7 @@
 #include "agent/telemetry/metrics.h"
 
 #include "prometheus/gauge.h"
-#include "prometheus/text_serializer.h"
+#include "common/http/prometheus_routes.h"
 
 namespace weft::agent::telemetry {
 namespace {
@@ -21,9 +21,12 @@ prometheus::Labels toLabels(const ConnectionLabels& l) {
   return {{"reporter", "source"},
           {"source_workload", l.source_workload},
           {"source_namespace", l.source_namespace},
+          {"source_principal", l.source_principal},
           {"destination_service", l.destination_service},
           {"destination_workload", l.destination_workload},
-          {"destination_namespace", l.destination_namespace}};
+          {"destination_namespace", l.destination_namespace},
+          {"destination_principal", l.destination_principal},
+          {"connection_security_policy", l.connection_security_policy}};
 }
 
 }  // namespace
@@ -46,6 +49,12 @@ absl::string_view failureReasonName(FailureReason reason) {
       return "upstream_unavailable";
     case FailureReason::kRelayError:
       return "relay_error";
+    case FailureReason::kNoSourceIdentity:
+      return "no_source_identity";
+    case FailureReason::kTunnelError:
+      return "tunnel_error";
+    case FailureReason::kTunnelDenied:
+      return "tunnel_denied";
     case FailureReason::kCount:
       break;
   }
@@ -58,6 +67,8 @@ absl::string_view relayModeName(RelayMode mode) {
       return "buffered";
     case RelayMode::kFastPath:
       return "fast_path";
+    case RelayMode::kTunnel:
+      return "tunnel";
     case RelayMode::kCount:
       break;
   }
@@ -100,7 +111,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   }
   auto* relays = counterFamily(r, "weft_proxy_relays_total",
                                "Connections handed to a relay, by how their bytes move: "
-                               "buffered (user space) or fast_path (kernel, same node).");
+                               "buffered (user space), fast_path (kernel, same node) or "
+                               "tunnel (mTLS to another node's agent).");
   for (size_t i = 0; i < relays_.size(); ++i) {
     relays_[i] = &relays->Add({{"mode", std::string(relayModeName(static_cast<RelayMode>(i)))}});
   }
@@ -157,8 +169,14 @@ void Metrics::observeRtt(const RttLabels& labels, double seconds) {
       .Observe(seconds);
 }
 
+std::vector<std::shared_ptr<prometheus::Collectable>> Metrics::collectables() const {
+  std::vector<std::shared_ptr<prometheus::Collectable>> all{registry_};
+  all.insert(all.end(), collectables_.begin(), collectables_.end());
+  return all;
+}
+
 std::string Metrics::render() const {
-  return prometheus::TextSerializer().Serialize(registry_->Collect());
+  return common::http::renderMetrics(collectables());
 }
 
 }  // namespace weft::agent::telemetry

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
@@ -29,6 +30,9 @@ enum class FailureReason {
   kConnectTimeout,         // one connect attempt to an endpoint timed out
   kUpstreamUnavailable,    // every attempt failed; the client was reset
   kRelayError,             // a read or write failed mid-stream; both sides were closed
+  kNoSourceIdentity,       // the client is no enrolled workload with an SVID here: no tunnel
+  kTunnelError,            // one tunnel open to an endpoint's node failed (dial, TLS, 5xx)
+  kTunnelDenied,           // the endpoint's agent refused the stream (authorization, 403)
   kCount,
 };
 absl::string_view failureReasonName(FailureReason reason);
@@ -37,6 +41,7 @@ absl::string_view failureReasonName(FailureReason reason);
 enum class RelayMode {
   kBuffered,  // copied through the agent's user-space buffers
   kFastPath,  // same node: the pods' sends moved by the kernel (capture/fast_path.h)
+  kTunnel,    // another node: a stream of the mTLS tunnel to that node's agent
   kCount,
 };
 absl::string_view relayModeName(RelayMode mode);
@@ -51,13 +56,17 @@ enum class FastPathFallbackReason {
 absl::string_view fastPathFallbackReasonName(FastPathFallbackReason reason);
 
 // Labels of one proxied connection (reporter is always "source": this agent runs on the
-// client's node).
+// client's node). Principals are SPIFFE IDs, "unknown" for a peer without one.
 struct ConnectionLabels {
   std::string source_workload;
   std::string source_namespace;
+  std::string source_principal;
   std::string destination_service;  // <name>.<namespace>.svc.cluster.local
   std::string destination_workload;
   std::string destination_namespace;
+  std::string destination_principal;
+  // "mutual_tls" through the tunnel, "none" when the bytes went in plaintext.
+  std::string connection_security_policy;
 };
 
 struct ConnectionCounters {
@@ -94,12 +103,21 @@ class Metrics {
   void setConfigStreamConnected(bool connected) { stream_connected_->Set(connected ? 1 : 0); }
   void observeRtt(const RttLabels& labels, double seconds);
 
+  // Adds a collector of counters kept elsewhere (e.g. the tunnel's), read at every scrape.
+  // Call before the admin server starts.
+  void addCollectable(std::shared_ptr<prometheus::Collectable> collectable) {
+    collectables_.push_back(std::move(collectable));
+  }
+
   // The Prometheus text exposition format of every metric.
   std::string render() const;
   const std::shared_ptr<prometheus::Registry>& registry() const { return registry_; }
+  // The registry and every added collectable: what /metrics serves.
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables() const;
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
+  std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
   prometheus::Family<prometheus::Counter>* opened_;
   prometheus::Family<prometheus::Counter>* closed_;
   prometheus::Family<prometheus::Counter>* sent_;

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
@@ -61,6 +62,12 @@ struct TunnelServerStats {
   std::atomic<uint64_t> upstream_failures{0};  // the connect to the target failed (502, 504)
   std::atomic<uint64_t> streams_opened{0};     // answered 200 and relayed
   std::atomic<uint64_t> relays_failed{0};      // relays that ended in a reset
+};
+
+// The counters of every worker's tunnel ends, for summing at scrape time.
+struct TunnelStatsSet {
+  std::vector<const TunnelClientStats*> clients;
+  std::vector<const TunnelServerStats*> servers;
 };
 
 }  // namespace weft::agent::tunnel

@@ -42,6 +42,9 @@ absl::StatusOr<std::string> keyOf(absl::string_view type, const Resource& resour
   if (type == kServicesType && resource.has_service()) {
     return serviceKey(resource.service());
   }
+  if (type == kMeshType && resource.has_mesh()) {
+    return std::string(kMeshType);
+  }
   return absl::InvalidArgumentError(absl::StrCat(type, " resource \"", resource.name(),
                                                  "\": its body is not a ", type, " resource"));
 }
@@ -75,7 +78,7 @@ std::string contentVersion(const google::protobuf::Message& message) {
 }
 
 ResourceSet resourcesOf(const NodeConfig& config) {
-  ResourceSet set{{kWorkloadsType, {}}, {kServicesType, {}}};
+  ResourceSet set{{kWorkloadsType, {}}, {kServicesType, {}}, {kMeshType, {}}};
   for (const auto& workload : config.workloads()) {
     addResource(
         set[kWorkloadsType], workloadKey(workload), workload,
@@ -85,6 +88,11 @@ ResourceSet resourcesOf(const NodeConfig& config) {
     addResource(
         set[kServicesType], serviceKey(service), service,
         [](Resource & r) -> auto& { return *r.mutable_service(); });
+  }
+  if (config.has_mesh()) {
+    addResource(
+        set[kMeshType], kMeshType, config.mesh(),
+        [](Resource & r) -> auto& { return *r.mutable_mesh(); });
   }
   return set;
 }
@@ -143,6 +151,9 @@ NodeConfig assemble(const ResourceSet& set, absl::string_view node_name,
     for (const auto& [name, resource] : it->second) {
       *config.add_services() = resource->service();
     }
+  }
+  if (auto it = set.find(kMeshType); it != set.end() && !it->second.empty()) {
+    *config.mutable_mesh() = it->second.begin()->second->mesh();
   }
   return config;
 }

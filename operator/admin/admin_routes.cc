@@ -65,7 +65,7 @@ std::string agentsJson(const ConfigDistributor& distributor, const AgentStatusBo
 }
 
 void addOperatorAdminRoutes(common::http::Server& server, OperatorAdminSources sources) {
-  common::http::addMetricsAndHealthRoutes(server, sources.metrics.registry());
+  common::http::addMetricsAndHealthRoutes(server, {sources.metrics.registry()});
   server.route("/ready", [&distributor = sources.distributor](const Request&) {
     return distributor.published()
                ? Response{.body = "ready\n"}

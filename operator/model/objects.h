@@ -52,6 +52,7 @@ struct Pod {
   std::string service_account = "default";
   bool host_network = false;                   // shares the node's network namespace
   std::vector<std::string> ips;                // status.podIPs (podIP first); may be empty
+  std::string host_ip;                         // status.hostIP: the node's address; may be empty
   std::string phase;                           // status.phase, e.g. "Running"
   bool ready = false;                          // condition Ready is "True"
   std::string workload_name;                   // owner (e.g. Deployment) or the pod name

@@ -235,6 +235,8 @@ absl::StatusOr<SourceObject> readPod(const YamlMap& object) {
   ASSIGN_OR_RETURN(pod.host_network, spec.get("hostNetwork").boolean(false));
   ASSIGN_OR_RETURN(pod.container_ports, readContainerPorts(spec));
   ASSIGN_OR_RETURN(pod.ips, readPodIps(status));
+  ASSIGN_OR_RETURN(pod.host_ip,
+                   status.get("hostIP").present() ? readIp(status.get("hostIP")) : std::string());
   ASSIGN_OR_RETURN(pod.phase, status.get("phase").string());
   ASSIGN_OR_RETURN(pod.ready, readPodReady(status));
   pod.workload_name = workloadNameOf(meta.name, meta.owners, meta.labels);

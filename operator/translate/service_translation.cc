@@ -38,15 +38,24 @@ bool selects(const Labels& selector, const Labels& labels) {
   });
 }
 
-api::v1alpha1::Endpoint endpointOf(const Pod& pod) {
+// What an endpoint's pod tells about it: whose identity it has, and whether its node's agent
+// must be reached through the tunnel.
+void describePodEndpoint(const SourceSnapshot& snapshot, const Pod& pod,
+                         api::v1alpha1::Endpoint& e) {
+  e.set_service_account(pod.service_account);
+  e.set_workload_name(pod.workload_name);
+  e.set_node_ip(pod.host_ip);
+  e.set_mesh_enabled(meshEnabled(snapshot, pod));
+}
+
+api::v1alpha1::Endpoint endpointOf(const SourceSnapshot& snapshot, const Pod& pod) {
   api::v1alpha1::Endpoint e;
   e.set_ip(pod.ips.front());
   e.set_node(pod.node_name);
   e.set_workload(pod.name);
   e.set_namespace_(pod.namespace_name);
-  e.set_service_account(pod.service_account);
-  e.set_workload_name(pod.workload_name);
   e.set_ready(pod.ready);
+  describePodEndpoint(snapshot, pod, e);
   return e;
 }
 
@@ -76,8 +85,7 @@ std::vector<Backend> backendsFromSlices(const SourceSnapshot& snapshot,
         b.pod = snapshot.findPod({ns, se.pod_name});
       }
       if (b.pod != nullptr) {
-        b.endpoint.set_service_account(b.pod->service_account);
-        b.endpoint.set_workload_name(b.pod->workload_name);
+        describePodEndpoint(snapshot, *b.pod, b.endpoint);
       }
       backends.push_back(std::move(b));
     }
@@ -92,7 +100,7 @@ std::vector<Backend> backendsFromSelector(const SourceSnapshot& snapshot, const 
   }
   for (const auto& [key, pod] : inNamespace(snapshot.pods(), service.namespace_name)) {
     if (isRunning(pod) && selects(service.selector, pod.labels)) {
-      backends.push_back(Backend{endpointOf(pod), &pod});
+      backends.push_back(Backend{endpointOf(snapshot, pod), &pod});
     }
   }
   return backends;
@@ -194,6 +202,17 @@ std::optional<uint32_t> targetFromPods(const Service& service, const ServicePort
 
 bool isRunning(const Pod& pod) {
   return !pod.ips.empty() && pod.phase != "Succeeded" && pod.phase != "Failed";
+}
+
+bool meshEnabled(const SourceSnapshot& snapshot, const Pod& pod) {
+  const Namespace* ns = snapshot.findNamespace(pod.namespace_name);
+  if (ns == nullptr) {
+    return false;
+  }
+  auto enrolled = ns->labels.find(kMeshLabel);
+  auto opt_out = pod.labels.find(kMeshLabel);
+  return enrolled != ns->labels.end() && enrolled->second == "enabled" &&
+         (opt_out == pod.labels.end() || opt_out->second != "disabled");
 }
 
 api::v1alpha1::Service translateService(const SourceSnapshot& snapshot, const Service& service,

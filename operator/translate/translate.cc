@@ -26,17 +26,6 @@ common::IpAddress ipOf(const std::string& text) {
   return common::IpAddress::Parse(text).value_or(common::IpAddress());
 }
 
-bool meshEnabled(const SourceSnapshot& snapshot, const Pod& pod) {
-  const Namespace* ns = snapshot.findNamespace(pod.namespace_name);
-  if (ns == nullptr) {
-    return false;
-  }
-  auto enrolled = ns->labels.find(kMeshLabel);
-  auto opt_out = pod.labels.find(kMeshLabel);
-  return enrolled != ns->labels.end() && enrolled->second == "enabled" &&
-         (opt_out == pod.labels.end() || opt_out->second != "disabled");
-}
-
 api::v1alpha1::Workload workloadOf(const SourceSnapshot& snapshot, const Pod& pod) {
   api::v1alpha1::Workload w;
   w.set_name(pod.name);
@@ -132,12 +121,13 @@ bool hasEnrolledWorkload(const NodeConfig& config) {
 
 }  // namespace
 
-Translation translate(const SourceSnapshot& snapshot) {
+Translation translate(const SourceSnapshot& snapshot, const TranslationOptions& options) {
   Translation out;
   addWorkloads(snapshot, out);
   const std::vector<api::v1alpha1::Service> services = translateServices(snapshot, out.warnings);
   for (auto& [node, config] : out.configs) {
     config.set_node_name(node);
+    config.mutable_mesh()->set_trust_domain(options.trust_domain);
     if (hasEnrolledWorkload(config)) {
       for (const api::v1alpha1::Service& service : services) {
         *config.add_services() = service;

@@ -25,12 +25,14 @@ struct Translation {
   std::vector<std::string> warnings;
 };
 
-Translation translate(const SourceSnapshot& snapshot);
+struct TranslationOptions {
+  // The SPIFFE trust domain of workload identities (the operator's --trust-domain).
+  std::string trust_domain = "cluster.local";
+};
+
+Translation translate(const SourceSnapshot& snapshot, const TranslationOptions& options = {});
 
 // Hex of a 64-bit FNV-1a hash of the config's deterministic serialization, version unset.
 std::string configVersion(const api::v1alpha1::NodeConfig& config);
-
-// Namespace label that enrols its pods; a pod label with value "disabled" opts a pod out.
-inline constexpr char kMeshLabel[] = "weft.io/mesh";
 
 }  // namespace weft::op

@@ -96,6 +96,52 @@ TEST_CASE("workloads are found by pod IP and by UID") {
   CHECK((*snapshot)->findWorkload(*IpAddress::Parse("10.244.1.99")) == nullptr);
 }
 
+TEST_CASE("enrolled workloads and endpoints get their SPIFFE identity; remote enrolled "
+          "endpoints go through their node's tunnel") {
+  NodeConfig config = goodConfig();
+  config.mutable_mesh()->set_trust_domain("example.org");
+  auto* remote = config.mutable_services(0)->mutable_endpoints(1);  // web-b on node2
+  remote->set_mesh_enabled(true);
+  remote->set_service_account("web");
+  remote->set_node_ip("10.250.0.2");
+  auto* local = config.mutable_services(0)->mutable_endpoints(0);  // web-a on node1
+  local->set_mesh_enabled(true);
+  local->set_node_ip("10.250.0.1");
+  auto snapshot = buildSnapshot(config, "node1", kLoadTime);
+  REQUIRE(snapshot.ok());
+  CHECK((*snapshot)->trustDomain() == "example.org");
+  const WorkloadInfo* client = (*snapshot)->findWorkload(*IpAddress::Parse("10.244.1.10"));
+  REQUIRE(client->identity.has_value());
+  CHECK(client->identity->toString() == "spiffe://example.org/ns/default/sa/client");
+  CHECK_FALSE((*snapshot)->findWorkload(*IpAddress::Parse("10.244.1.11"))->identity);
+
+  const ServiceTarget* web = (*snapshot)->findService(addr("10.96.0.10", 80));
+  REQUIRE(web->endpoints.size() == 2);
+  // Same node: direct (the agent is both ends), but the identity is known for telemetry.
+  CHECK(web->endpoints[0].identity->toString() == "spiffe://example.org/ns/default/sa/default");
+  CHECK_FALSE(web->endpoints[0].viaTunnel());
+  CHECK(web->endpoints[1].viaTunnel());
+  CHECK(web->endpoints[1].node_ip == *IpAddress::Parse("10.250.0.2"));
+  CHECK(web->endpoints[1].identity->toString() == "spiffe://example.org/ns/default/sa/web");
+}
+
+TEST_CASE("a config without a trust domain is in cluster.local") {
+  auto snapshot = buildSnapshot(goodConfig(), "node1", kLoadTime);
+  REQUIRE(snapshot.ok());
+  CHECK((*snapshot)->trustDomain() == "cluster.local");
+}
+
+TEST_CASE("an enrolled endpoint on another node without its node's address gets no traffic") {
+  // Plaintext to it would bypass its mTLS, and there is no tunnel to take without the address.
+  NodeConfig config = goodConfig();
+  config.mutable_services(0)->mutable_endpoints(1)->set_mesh_enabled(true);
+  auto snapshot = buildSnapshot(config, "node1", kLoadTime);
+  REQUIRE(snapshot.ok());
+  const ServiceTarget* web = (*snapshot)->findService(addr("10.96.0.10", 80));
+  REQUIRE(web->endpoints.size() == 1);
+  CHECK(web->endpoints[0].pod_name == "web-a");
+}
+
 TEST_CASE("each invalid field is rejected with its path and value") {
   struct Case {
     const char* what;
@@ -144,6 +190,20 @@ TEST_CASE("each invalid field is rejected with its path and value") {
        "workloads[1].namespace: must not be empty"},
       {"service without name", [](NodeConfig& c) { c.mutable_services(1)->clear_name(); },
        "services[1].name: must not be empty"},
+      {"bad trust domain", [](NodeConfig& c) { c.mutable_mesh()->set_trust_domain("Example.org"); },
+       "mesh.trust_domain: trust domain \"Example.org\" may hold only lowercase letters, digits, "
+       "'.', '-' and '_'"},
+      {"bad node IP of an enrolled endpoint on another node",
+       [](NodeConfig& c) {
+         c.mutable_services(0)->mutable_endpoints(1)->set_mesh_enabled(true);
+         c.mutable_services(0)->mutable_endpoints(1)->set_node_ip("node2");
+       },
+       "services[0].endpoints[1].node_ip: \"node2\" is not an IP address"},
+      {"enrolled workload whose service account is no SPIFFE path segment",
+       [](NodeConfig& c) { c.mutable_workloads(0)->set_service_account("a/b"); },
+       "workloads[0].service_account: invalid SPIFFE ID parts: service account \"a/b\" is not "
+       "a Kubernetes name (dot-separated lowercase letters, digits and '-', each part starting "
+       "and ending with a letter or digit)"},
       {"unknown load balancer number",
        [](NodeConfig& c) {
          c.mutable_services(0)->set_load_balancer(static_cast<api::v1alpha1::LoadBalancer>(7));

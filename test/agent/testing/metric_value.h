@@ -12,7 +12,7 @@ namespace weft::test {
 
 // The first series of `name` whose labels include all of `labels`.
 inline std::optional<prometheus::ClientMetric> findSeries(
-    const prometheus::Registry& registry, const std::string& name,
+    const prometheus::Collectable& registry, const std::string& name,
     const std::map<std::string, std::string>& labels) {
   for (const auto& family : registry.Collect()) {
     if (family.name != name) {
@@ -36,7 +36,7 @@ inline std::optional<prometheus::ClientMetric> findSeries(
 
 // The value of the counter `name` whose labels include all of `labels`; nullopt when no such
 // series exists.
-inline std::optional<double> counterValue(const prometheus::Registry& registry,
+inline std::optional<double> counterValue(const prometheus::Collectable& registry,
                                           const std::string& name,
                                           const std::map<std::string, std::string>& labels) {
   auto series = findSeries(registry, name, labels);
@@ -44,7 +44,7 @@ inline std::optional<double> counterValue(const prometheus::Registry& registry,
 }
 
 // The value of the gauge `name` (the first series whose labels include `labels`).
-inline std::optional<double> gaugeValue(const prometheus::Registry& registry,
+inline std::optional<double> gaugeValue(const prometheus::Collectable& registry,
                                         const std::string& name,
                                         const std::map<std::string, std::string>& labels = {}) {
   auto series = findSeries(registry, name, labels);
@@ -52,7 +52,7 @@ inline std::optional<double> gaugeValue(const prometheus::Registry& registry,
 }
 
 // The number of observations of the (unlabelled) histogram `name`.
-inline std::optional<uint64_t> histogramCount(const prometheus::Registry& registry,
+inline std::optional<uint64_t> histogramCount(const prometheus::Collectable& registry,
                                               const std::string& name) {
   auto series = findSeries(registry, name, {});
   return series ? std::optional(series->histogram.sample_count) : std::nullopt;

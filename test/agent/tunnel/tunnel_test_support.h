@@ -44,11 +44,12 @@ inline Clock fixedClock(absl::Time t = kNow) {
   return [t] { return t; };
 }
 
-// A CA of a trust domain (example.org unless told) and the SVIDs it issues.
+// A CA of a trust domain (example.org unless told) and the SVIDs it issues. Valid around
+// kNow unless told otherwise (code that reads the real clock needs `now` = absl::Now()).
 struct TestPki {
-  explicit TestPki(const std::string& trust_domain = "example.org")
+  explicit TestPki(const std::string& trust_domain = "example.org", absl::Time now = kNow)
       : ca(take(CertificateAuthority::selfSigned(trust_domain, absl::Hours(24 * 365),
-                                                 kNow - absl::Hours(24)))),
+                                                 now - absl::Hours(24)))),
         bundle(take(TrustBundle::fromCertificates(ca.trustBundle()))) {}
 
   CertificateAuthority ca;
