@@ -103,10 +103,10 @@ absl::StatusOr<common::IpAddress> ipFlag(absl::string_view name, const std::stri
 
 // Where the config comes from: the operator's stream, or a file (debugging).
 struct ConfigFlags {
-  std::string file;
-  std::string operator_address;
-  std::string operator_ca_pem;
-  std::string token;
+  std::string file = "";
+  std::string operator_address = "";
+  std::string operator_ca_pem = "";
+  std::string token = "";
 };
 
 absl::Status prefixed(absl::string_view flag, const absl::Status& status) {

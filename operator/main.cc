@@ -87,8 +87,8 @@ struct Flags {
   std::string node_config_dir;  // empty: no files
   bool once = false;
   bool stream = false;  // serve the config stream (--node-tokens given)
-  common::SocketAddress grpc;
-  common::SocketAddress admin;
+  common::SocketAddress grpc = {};
+  common::SocketAddress admin = {};
   std::string node_tokens;
   std::string ca_dir;
   std::string trust_domain;

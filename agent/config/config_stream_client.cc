@@ -95,7 +95,8 @@ void ConfigStreamClient::run() {
         absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
     const std::chrono::milliseconds delay = backoff_.next();
     // Loud once per outage, then quiet: an operator away for an hour is one warning.
-    spdlog::log(failures_++ == 0 ? spdlog::level::warn : spdlog::level::debug,
+    ++failures_;
+    spdlog::log(failures_ == 1 ? spdlog::level::warn : spdlog::level::debug,
                 "config stream to {}: {} ({}); serving the last good config, retrying in {} ms "
                 "(attempt {})",
                 options_.target, status.error_message(), static_cast<int>(status.error_code()),

@@ -35,7 +35,7 @@ struct StreamClientOptions {
   std::chrono::milliseconds max_backoff{10'000};
   std::string agent_version = "weft-agent";
   // The backoff's jitter, uniform in [0, 1); empty: a random one. Tests inject their own.
-  std::function<double()> jitter;
+  std::function<double()> jitter = nullptr;
 };
 
 // TLS credentials that trust exactly the roots in `bundle_pem` (--operator-ca).

@@ -183,9 +183,10 @@ TEST_CASE("while running, a change in the directory reaches the config files; SI
 struct LoopbackListener {
   explicit LoopbackListener(int wanted_port = 0) {
     fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sin{.sin_family = AF_INET,
-                    .sin_port = htons(static_cast<uint16_t>(wanted_port)),
-                    .sin_addr = {htonl(INADDR_LOOPBACK)}};
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(static_cast<uint16_t>(wanted_port));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0 || ::listen(fd, 1) != 0) {
       return;
     }
