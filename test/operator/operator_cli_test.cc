@@ -96,6 +96,12 @@ TEST_CASE("flags: unknown ones, missing ones and bad values are one line each") 
         "weft-operator: --grpc-address: \"localhost:15012\" is not an IP:port (e.g. "
         "0.0.0.0:15014 or [::]:15014)\n");
 
+  run = weftOperator("--dir=/tmp --node-tokens=/t --ca-dir=/c --workload-cert-ttl=0s");
+  CHECK(run.output == "weft-operator: --workload-cert-ttl: must be positive, got 0\n");
+  run = weftOperator("--dir=/tmp --node-tokens=/t --ca-dir=/c --workload-cert-ttl=soon");
+  CHECK_THAT(run.output, Catch::Contains("Illegal value 'soon' specified for flag"));
+  CHECK(run.exit_code == 1);
+
   run = weftOperator("--source=kubernetes --dir=/tmp --node-config-dir=/tmp/x");
   CHECK(run.output ==
         "weft-operator: --source: \"kubernetes\" is not supported (only \"directory\" for now)\n");
