@@ -277,15 +277,14 @@ int run(const Flags& flags) {
   control.start();
   std::optional<config::ConfigStreamClient> stream;
   if (!flags.config.operator_address.empty()) {
+    const config::OperatorEndpoint operator_endpoint{
+        .target = flags.config.operator_address,
+        .token = flags.config.token,
+        .credentials = config::operatorTlsCredentials(flags.config.operator_ca_pem),
+    };
     stream.emplace(
-        config::StreamClientOptions{
-            .target = flags.config.operator_address,
-            .node_name = flags.node,
-            .token = flags.config.token,
-            .credentials = config::operatorTlsCredentials(flags.config.operator_ca_pem),
-        },
-        store, metrics,
-        [&io, &control] { asio::post(io, [&control] { control.configChanged(); }); });
+        config::StreamClientOptions{.endpoint = operator_endpoint, .node_name = flags.node}, store,
+        metrics, [&io, &control] { asio::post(io, [&control] { control.configChanged(); }); });
     stream->start();
   }
 

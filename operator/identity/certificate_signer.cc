@@ -10,8 +10,9 @@ namespace weft::op {
 
 using common::identity::SpiffeId;
 
-absl::StatusOr<SignedCertificate> CertificateSigner::sign(
-    const std::string& node, const api::v1alpha1::SignRequest& request, absl::Time now) const {
+absl::StatusOr<SignedCertificate> CertificateSigner::sign(const std::string& node,
+                                                          const api::v1alpha1::SignRequest& request,
+                                                          absl::Time now) const {
   absl::StatusOr<SpiffeId> requested = SpiffeId::parse(request.spiffe_id());
   if (!requested.ok()) {
     return absl::InvalidArgumentError(
@@ -21,8 +22,8 @@ absl::StatusOr<SignedCertificate> CertificateSigner::sign(
   // Checked before the CA would: a request for another trust domain is the agent's mistake
   // (its --trust-domain), not a node asking beyond its rights.
   if (requested->trust_domain != ca_.trustDomain()) {
-    return absl::InvalidArgumentError(absl::StrCat(id, " is not in this operator's trust domain \"",
-                                                   ca_.trustDomain(), "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat(id, " is not in this operator's trust domain \"", ca_.trustDomain(), "\""));
   }
   absl::StatusOr<common::identity::CertificateRequest> csr =
       common::identity::parseCsrPem(request.csr_pem());
@@ -31,15 +32,15 @@ absl::StatusOr<SignedCertificate> CertificateSigner::sign(
         absl::StrCat("the CSR for ", id, " is refused: ", csr.status().message()));
   }
   if (csr->id != *requested) {
-    return absl::InvalidArgumentError(absl::StrCat("the CSR for ", id, " is refused: it names ",
-                                                   csr->id.toString(), " instead"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the CSR for ", id, " is refused: it names ", csr->id.toString(), " instead"));
   }
   ASSIGN_OR_RETURN(const bool runs,
                    workloads_(node, requested->namespace_name, requested->service_account));
   if (!runs) {
     return absl::PermissionDeniedError(absl::StrCat(
-        "node ", node, " runs no mesh-enabled pod with service account ",
-        requested->namespace_name, "/", requested->service_account, ": not signing ", id));
+        "node ", node, " runs no mesh-enabled pod with service account ", requested->namespace_name,
+        "/", requested->service_account, ": not signing ", id));
   }
   ASSIGN_OR_RETURN(const common::identity::IssuedCertificate issued,
                    ca_.sign(*csr, lifetime_, now));

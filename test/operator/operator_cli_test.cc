@@ -348,10 +348,10 @@ TEST_CASE("with --node-tokens an agent follows its config over TLS, across an op
   weft::agent::config::ConfigStore store;
   weft::agent::telemetry::Metrics metrics;
   weft::agent::config::ConfigStreamClient agent(
-      {.target = grpc,
+      {.endpoint = {.target = grpc,
+                    .token = kNode1Token,
+                    .credentials = weft::agent::config::operatorTlsCredentials(*root_pem)},
        .node_name = "node1",
-       .token = kNode1Token,
-       .credentials = weft::agent::config::operatorTlsCredentials(*root_pem),
        .initial_backoff = std::chrono::milliseconds(10),
        .max_backoff = std::chrono::milliseconds(200)},
       store, metrics);

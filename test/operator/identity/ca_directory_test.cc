@@ -37,14 +37,13 @@ TEST_CASE("an empty CA directory gets a self-signed root that later starts reuse
 
 TEST_CASE("a provided CA with an intermediate signs with the intermediate, agents trust the root") {
   test::TempDir dir;
-  CertificateAuthority root = take(
-      CertificateAuthority::selfSigned("cluster.local", absl::Hours(24 * 365), kNow - absl::Hours(1)));
+  CertificateAuthority root = take(CertificateAuthority::selfSigned(
+      "cluster.local", absl::Hours(24 * 365), kNow - absl::Hours(1)));
   CertificateAuthority intermediate =
       take(CertificateAuthority::createIntermediate(root, absl::Hours(24 * 30), kNow));
   REQUIRE(common::writeFileAtomically(dir.path() + "/ca.pem", take(intermediate.chainPem())).ok());
-  REQUIRE(
-      common::writeFileAtomically(dir.path() + "/ca-key.pem", take(intermediate.keyPem()), 0600)
-          .ok());
+  REQUIRE(common::writeFileAtomically(dir.path() + "/ca-key.pem", take(intermediate.keyPem()), 0600)
+              .ok());
   CertificateAuthority loaded = take(loadOrCreateCa(dir.path(), "cluster.local", kNow));
   REQUIRE(loaded.chain().size() == 2);
   CHECK(X509_cmp(loaded.certificate(), intermediate.certificate()) == 0);

@@ -42,9 +42,8 @@ api::v1alpha1::SignRequest requestFor(const std::string& spiffe_id, std::string 
 // node1 runs demo/pod-0 and demo/pod-1 with service account "web", and demo/batch (service
 // account "batch") outside the mesh; node2 one "db" pod.
 struct Signer {
-  explicit Signer(CertificateAuthority authority =
-                      take(CertificateAuthority::selfSigned("cluster.local", absl::Hours(24 * 365),
-                                                            kNow - absl::Hours(1))))
+  explicit Signer(CertificateAuthority authority = take(CertificateAuthority::selfSigned(
+                      "cluster.local", absl::Hours(24 * 365), kNow - absl::Hours(1))))
       : ca(std::move(authority)),
         signer(ca, [this](const std::string& node, const std::string& ns, const std::string& sa) {
           return distributor.runsMeshPodOf(node, ns, sa);
@@ -90,8 +89,8 @@ void verifiesAsWorkload(const SignedCertificate& issued, absl::Time at) {
     policy.trust_domain = "cluster.local";
     policy.role = role;
     policy.expected_id = take(SpiffeId::parse(issued.spiffe_id));
-    auto verified = common::identity::verifyPeerPem(issued.response.certificate_chain_pem(),
-                                                    bundle, policy, at);
+    auto verified = common::identity::verifyPeerPem(issued.response.certificate_chain_pem(), bundle,
+                                                    policy, at);
     INFO(verified.status().ToString());
     CHECK(verified.ok());
   }
@@ -126,8 +125,8 @@ TEST_CASE("the lifetime is the signer's") {
 }
 
 TEST_CASE("a CA with an intermediate answers with the leaf and the intermediate") {
-  CertificateAuthority root = take(
-      CertificateAuthority::selfSigned("cluster.local", absl::Hours(24 * 365), kNow - absl::Hours(1)));
+  CertificateAuthority root = take(CertificateAuthority::selfSigned(
+      "cluster.local", absl::Hours(24 * 365), kNow - absl::Hours(1)));
   Signer s(take(CertificateAuthority::createIntermediate(root, absl::Hours(24 * 30), kNow)));
   s.publish();
   SignedCertificate issued = take(s.sign("node1", kWeb));
