@@ -29,10 +29,14 @@
 #include "agent/config/config_stream_client.h"
 #include "agent/control/capture_data_plane.h"
 #include "agent/control/control_loop.h"
+#include "agent/identity/operator_csr_signer.h"
+#include "agent/identity/workload_identities.h"
 #include "agent/proxy/outbound_proxy.h"
 #include "agent/telemetry/metrics.h"
+#include "agent/tunnel/certificate_store.h"
 #include "common/http/server.h"
 #include "common/identity/pem.h"
+#include "common/identity/spiffe_id.h"
 #include "common/net/address.h"
 #include "common/util/file.h"
 #include "common/util/flag_names.h"
@@ -50,6 +54,9 @@ ABSL_FLAG(std::string, operator_ca, "",
           "With --operator: PEM trust bundle the operator's certificate must chain to.");
 ABSL_FLAG(std::string, node_token_file, "",
           "With --operator: file holding this node's token for the operator.");
+ABSL_FLAG(std::string, trust_domain, "cluster.local",
+          "With --operator: SPIFFE trust domain of the workload certificates the agent asks the "
+          "operator for (the operator's --trust-domain).");
 ABSL_FLAG(std::string, bpffs_root, "", "bpffs directory for this agent's pins.");
 ABSL_FLAG(std::string, cgroup_root, "",
           "cgroup v2 directory holding the node's pods (the kubepods directory).");
@@ -70,7 +77,8 @@ namespace {
 
 constexpr char kUsage[] =
     "weft-agent --node=<name> (--operator=<host:port> --operator-ca=<pem> "
-    "--node-token-file=<file> | --config=<file>) --bpffs-root=<dir> --cgroup-root=<dir> "
+    "--node-token-file=<file> [--trust-domain=cluster.local] | --config=<file>) "
+    "--bpffs-root=<dir> --cgroup-root=<dir> "
     "--capture-ipv4=<ip> [--capture-ipv6=<ip>] [--outbound-port=15001] "
     "[--admin-address=0.0.0.0] [--admin-port=15020] [--workers=N] [--log-level=info] "
     "[--same-node-fast-path=true]\n"
@@ -107,6 +115,7 @@ struct ConfigFlags {
   std::string operator_address = "";
   std::string operator_ca_pem = "";
   std::string token = "";
+  std::string trust_domain = "";
 };
 
 absl::Status prefixed(absl::string_view flag, const absl::Status& status) {
@@ -115,7 +124,8 @@ absl::Status prefixed(absl::string_view flag, const absl::Status& status) {
 
 absl::StatusOr<ConfigFlags> readConfigFlags() {
   ConfigFlags f{.file = absl::GetFlag(FLAGS_config),
-                .operator_address = absl::GetFlag(FLAGS_operator)};
+                .operator_address = absl::GetFlag(FLAGS_operator),
+                .trust_domain = absl::GetFlag(FLAGS_trust_domain)};
   const std::string ca_path = absl::GetFlag(FLAGS_operator_ca);
   const std::string token_path = absl::GetFlag(FLAGS_node_token_file);
   if (f.file.empty() == f.operator_address.empty()) {
@@ -134,6 +144,9 @@ absl::StatusOr<ConfigFlags> readConfigFlags() {
     return prefixed("operator", target.status());
   }
   RETURN_IF_ERROR(requireFlag("operator-ca", ca_path));
+  if (auto valid = common::identity::validateTrustDomain(f.trust_domain); !valid.ok()) {
+    return prefixed("trust-domain", valid);
+  }
   RETURN_IF_ERROR(requireFlag("node-token-file", token_path));
   absl::StatusOr<std::string> ca_pem = common::readFile(ca_path);
   if (!ca_pem.ok()) {
@@ -159,6 +172,12 @@ absl::StatusOr<ConfigFlags> readConfigFlags() {
         "--node-token-file: ", token_path, ": holds more than the token (one word, one line)"));
   }
   return f;
+}
+
+config::OperatorEndpoint operatorEndpoint(const ConfigFlags& flags) {
+  return {.target = flags.operator_address,
+          .token = flags.token,
+          .credentials = config::operatorTlsCredentials(flags.operator_ca_pem)};
 }
 
 admin::ConfigSource configSource(const ConfigFlags& flags) {
@@ -264,27 +283,41 @@ int run(const Flags& flags) {
   control::ControlLoop control(
       io, reloader ? &*reloader : nullptr, store, metrics, data_plane, resolver,
       control::ControlOptions{.same_node_fast_path = absl::GetFlag(FLAGS_same_node_fast_path)});
+  // The SVIDs of this node's workloads, signed by the operator (so only with --operator):
+  // what the tunnel presents.
+  tunnel::CertificateStore certificates;
+  std::optional<identity::OperatorCsrSigner> csr_signer;
+  std::optional<identity::WorkloadIdentities> identities;
+  if (!flags.config.operator_address.empty()) {
+    csr_signer.emplace(operatorEndpoint(flags.config));
+    identities.emplace(
+        identity::WorkloadIdentitiesOptions{.trust_domain = flags.config.trust_domain}, *csr_signer,
+        certificates, metrics);
+  }
   common::http::Server admin_server(io);
-  admin::addAdminRoutes(admin_server, admin::AdminSources{
-                                          .config = store,
-                                          .metrics = metrics,
-                                          .ready = [&control] { return control.ready(); },
-                                          .source = configSource(flags.config),
-                                      });
+  admin::addAdminRoutes(
+      admin_server,
+      admin::AdminSources{
+          .config = store,
+          .metrics = metrics,
+          .ready = [&control] { return control.ready(); },
+          .source = configSource(flags.config),
+          .certificates =
+              identities ? std::function([&identities] { return identities->held(); }) : nullptr,
+      });
   if (auto bound = admin_server.listen(flags.admin); !bound.ok()) {
     return die(bound.status().message());
   }
   control.start();
   std::optional<config::ConfigStreamClient> stream;
   if (!flags.config.operator_address.empty()) {
-    const config::OperatorEndpoint operator_endpoint{
-        .target = flags.config.operator_address,
-        .token = flags.config.token,
-        .credentials = config::operatorTlsCredentials(flags.config.operator_ca_pem),
-    };
-    stream.emplace(
-        config::StreamClientOptions{.endpoint = operator_endpoint, .node_name = flags.node}, store,
-        metrics, [&io, &control] { asio::post(io, [&control] { control.configChanged(); }); });
+    stream.emplace(config::StreamClientOptions{.endpoint = operatorEndpoint(flags.config),
+                                               .node_name = flags.node},
+                   store, metrics, [&] {
+                     asio::post(io, [&control] { control.configChanged(); });
+                     identities->update(*store.current());
+                   });
+    identities->start();
     stream->start();
   }
 
@@ -305,6 +338,7 @@ int run(const Flags& flags) {
   io.run();
   if (stream) {
     stream->stop();
+    identities->stop();
   }
   outbound.stop();
   return 0;

@@ -26,6 +26,7 @@
 #include "absl/time/time.h"
 #include "agent/config/config_snapshot.h"
 #include "agent/identity/csr_signer.h"
+#include "agent/identity/held_certificate.h"
 #include "agent/telemetry/metrics.h"
 #include "agent/tunnel/certificate_store.h"
 #include "common/identity/spiffe_id.h"
@@ -52,18 +53,6 @@ struct WorkloadIdentitiesOptions {
 absl::flat_hash_set<common::identity::SpiffeId> localIdentities(
     const config::ConfigSnapshot& snapshot, const std::string& trust_domain,
     std::vector<std::string>* invalid);
-
-// What the agent holds for one identity, for /debug/certificates.
-struct HeldCertificate {
-  std::string identity;
-  bool issued = false;  // an SVID is in the store (false while the first signing fails)
-  absl::Time not_before;
-  absl::Time not_after;
-  std::string serial;       // hex, as `openssl x509 -serial` prints it
-  absl::Time next_attempt;  // the renewal, or the next retry after a failure
-  int failures = 0;         // signing attempts failed in a row
-  std::string last_error;   // of the last failed attempt; empty after a success
-};
 
 class WorkloadIdentities {
  public:

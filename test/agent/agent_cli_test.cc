@@ -80,6 +80,10 @@ TEST_CASE("the config stream (--operator) needs the operator's CA and the node t
         "weft-agent: --node-token-file is required\n");
   CHECK(agent(rest + " --operator-ca=/nonexistent/ca.pem --node-token-file=/t").output ==
         "weft-agent: --operator-ca: /nonexistent/ca.pem: No such file or directory\n");
+  const Run run =
+      agent(rest + " --operator-ca=/ca.pem --node-token-file=/t --trust-domain=Cluster");
+  CHECK_THAT(run.output, Catch::StartsWith("weft-agent: --trust-domain: "));
+  CHECK(isOneLine(run.output));
 }
 
 TEST_CASE("bad --operator, --operator-ca and --node-token-file values are one line each") {
