@@ -3,6 +3,7 @@
 
 #include "agent/identity/workload_identities.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <string>
@@ -137,15 +138,22 @@ struct Agent {
   WorkloadIdentities identities;
 };
 
+// The operator and the agent both see `config`; returns once the agent holds `ids`.
+void follow(Operator& op, Agent& agent, const api::v1alpha1::NodeConfig& config,
+            const std::vector<SpiffeId>& ids) {
+  op.publish(config);
+  agent.identities.update(*snapshotOf(config));
+  REQUIRE(test::waitFor([&] {
+    return std::all_of(ids.begin(), ids.end(),
+                       [&](const SpiffeId& id) { return agent.store.find(id) != nullptr; });
+  }));
+}
+
 TEST_CASE("each mesh service account on the node gets an SVID, renewal set at half-life") {
   Operator op(absl::Hours(24));
-  const api::v1alpha1::NodeConfig config = node1({{"web"}, {"web"}, {"db"}, {"batch", false}});
-  op.publish(config);
   Agent agent(op.endpoint());
   const absl::Time asked = absl::Now();
-  agent.identities.update(*snapshotOf(config));
-  REQUIRE(test::waitFor(
-      [&] { return agent.store.find(kWeb) != nullptr && agent.store.find(kDb) != nullptr; }));
+  follow(op, agent, node1({{"web"}, {"web"}, {"db"}, {"batch", false}}), {kWeb, kDb});
   const absl::Time got = absl::Now();
   // Outside the mesh: nothing asked for, nothing held.
   CHECK(agent.store.find(kBatch) == nullptr);
@@ -183,12 +191,8 @@ TEST_CASE("each mesh service account on the node gets an SVID, renewal set at ha
 
 TEST_CASE("an identity whose last pod left the node is removed from the store and metrics") {
   Operator op(absl::Hours(24));
-  const api::v1alpha1::NodeConfig both = node1({{"web"}, {"db"}});
-  op.publish(both);
   Agent agent(op.endpoint());
-  agent.identities.update(*snapshotOf(both));
-  REQUIRE(test::waitFor(
-      [&] { return agent.store.find(kWeb) != nullptr && agent.store.find(kDb) != nullptr; }));
+  follow(op, agent, node1({{"web"}, {"db"}}), {kWeb, kDb});
   const tunnel::SvidPtr web = agent.store.find(kWeb);
 
   const api::v1alpha1::NodeConfig web_only = node1({{"web"}});
@@ -208,13 +212,11 @@ TEST_CASE("an identity whose last pod left the node is removed from the store an
   CHECK(agent.identities.held().empty());
 }
 
-TEST_CASE("a held SVID is replaced by a new one with a new key; holders keep the old one") {
+TEST_CASE("a held SVID is replaced by a new one with a new key, and holders keep the old one") {
   Operator op(absl::Seconds(3));
-  const api::v1alpha1::NodeConfig config = node1({{"web"}});
-  op.publish(config);
   Agent agent(op.endpoint());
-  agent.identities.update(*snapshotOf(config));
-  REQUIRE(test::waitFor([&] { return agent.store.find(kWeb) != nullptr; }));
+  const api::v1alpha1::NodeConfig config = node1({{"web"}});
+  follow(op, agent, config, {kWeb});
   // What a connection that started now holds on to.
   const tunnel::SvidPtr first = agent.store.find(kWeb);
 
@@ -233,11 +235,9 @@ TEST_CASE("a held SVID is replaced by a new one with a new key; holders keep the
 
 TEST_CASE("a refused renewal keeps the held SVID and is retried until the operator signs") {
   Operator op(absl::Seconds(3));
-  const api::v1alpha1::NodeConfig config = node1({{"web"}});
-  op.publish(config);
   Agent agent(op.endpoint());
-  agent.identities.update(*snapshotOf(config));
-  REQUIRE(test::waitFor([&] { return agent.store.find(kWeb) != nullptr; }));
+  const api::v1alpha1::NodeConfig config = node1({{"web"}});
+  follow(op, agent, config, {kWeb});
   // The operator no longer sees the pod on node1 (its config reaches the agent later).
   op.publish(node1({{"db"}}));
   const tunnel::SvidPtr held = agent.store.find(kWeb);
