@@ -29,12 +29,15 @@
 #include "agent/config/config_stream_client.h"
 #include "agent/control/capture_data_plane.h"
 #include "agent/control/control_loop.h"
+#include "agent/identity/operator_csr_signer.h"
+#include "agent/identity/workload_identities.h"
 #include "agent/proxy/outbound_proxy.h"
 #include "agent/telemetry/metrics.h"
 #include "agent/telemetry/tunnel_metrics.h"
 #include "agent/tunnel/certificate_store.h"
 #include "common/http/server.h"
 #include "common/identity/pem.h"
+#include "common/identity/spiffe_id.h"
 #include "common/net/address.h"
 #include "common/util/file.h"
 #include "common/util/flag_names.h"
@@ -75,7 +78,8 @@ namespace {
 
 constexpr char kUsage[] =
     "weft-agent --node=<name> (--operator=<host:port> --operator-ca=<pem> "
-    "--node-token-file=<file> | --config=<file>) --bpffs-root=<dir> --cgroup-root=<dir> "
+    "--node-token-file=<file> | --config=<file>) "
+    "--bpffs-root=<dir> --cgroup-root=<dir> "
     "--capture-ipv4=<ip> [--capture-ipv6=<ip>] [--outbound-port=15001] "
     "[--tunnel-address=0.0.0.0] "
     "[--admin-address=0.0.0.0] [--admin-port=15020] [--workers=N] [--log-level=info] "
@@ -113,10 +117,10 @@ absl::StatusOr<common::IpAddress> ipFlag(absl::string_view name, const std::stri
 
 // Where the config comes from: the operator's stream, or a file (debugging).
 struct ConfigFlags {
-  std::string file;
-  std::string operator_address;
-  std::string operator_ca_pem;
-  std::string token;
+  std::string file = "";
+  std::string operator_address = "";
+  std::string operator_ca_pem = "";
+  std::string token = "";
 };
 
 absl::Status prefixed(absl::string_view flag, const absl::Status& status) {
@@ -169,6 +173,12 @@ absl::StatusOr<ConfigFlags> readConfigFlags() {
         "--node-token-file: ", token_path, ": holds more than the token (one word, one line)"));
   }
   return f;
+}
+
+config::OperatorEndpoint operatorEndpoint(const ConfigFlags& flags) {
+  return {.target = flags.operator_address,
+          .token = flags.token,
+          .credentials = config::operatorTlsCredentials(flags.operator_ca_pem)};
 }
 
 admin::ConfigSource configSource(const ConfigFlags& flags) {
@@ -284,28 +294,39 @@ int run(const Flags& flags) {
   control::ControlLoop control(
       io, reloader ? &*reloader : nullptr, store, metrics, data_plane, resolver,
       control::ControlOptions{.same_node_fast_path = absl::GetFlag(FLAGS_same_node_fast_path)});
+  // The SVIDs of this node's workloads in `certificates`, signed by the operator (so only
+  // with --operator).
+  std::optional<identity::OperatorCsrSigner> csr_signer;
+  std::optional<identity::WorkloadIdentities> identities;
+  if (!flags.config.operator_address.empty()) {
+    csr_signer.emplace(operatorEndpoint(flags.config));
+    identities.emplace(
+        identity::WorkloadIdentitiesOptions{}, *csr_signer, *certificates, metrics);
+  }
   common::http::Server admin_server(io);
-  admin::addAdminRoutes(admin_server, admin::AdminSources{
-                                          .config = store,
-                                          .metrics = metrics,
-                                          .ready = [&control] { return control.ready(); },
-                                          .source = configSource(flags.config),
-                                      });
+  admin::addAdminRoutes(
+      admin_server,
+      admin::AdminSources{
+          .config = store,
+          .metrics = metrics,
+          .ready = [&control] { return control.ready(); },
+          .source = configSource(flags.config),
+          .certificates =
+              identities ? std::function([&identities] { return identities->held(); }) : nullptr,
+      });
   if (auto bound = admin_server.listen(flags.admin); !bound.ok()) {
     return die(bound.status().message());
   }
   control.start();
   std::optional<config::ConfigStreamClient> stream;
   if (!flags.config.operator_address.empty()) {
-    stream.emplace(
-        config::StreamClientOptions{
-            .target = flags.config.operator_address,
-            .node_name = flags.node,
-            .token = flags.config.token,
-            .credentials = config::operatorTlsCredentials(flags.config.operator_ca_pem),
-        },
-        store, metrics,
-        [&io, &control] { asio::post(io, [&control] { control.configChanged(); }); });
+    stream.emplace(config::StreamClientOptions{.endpoint = operatorEndpoint(flags.config),
+                                               .node_name = flags.node},
+                   store, metrics, [&] {
+                     asio::post(io, [&control] { control.configChanged(); });
+                     identities->update(*store.current());
+                   });
+    identities->start();
     stream->start();
   }
 
@@ -327,6 +348,7 @@ int run(const Flags& flags) {
   io.run();
   if (stream) {
     stream->stop();
+    identities->stop();
   }
   outbound.stop();
   return 0;

@@ -25,6 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/http/server.h"
 #include "common/net/address.h"
 #include "common/util/flag_names.h"
@@ -37,6 +38,8 @@
 #include "operator/distribute/node_tokens.h"
 #include "common/identity/spiffe_id.h"
 #include "operator/identity/ca_directory.h"
+#include "operator/identity/certificate_service.h"
+#include "operator/identity/certificate_signer.h"
 #include "operator/output/node_config_files.h"
 #include "operator/source/directory_source.h"
 #include "operator/translate/translate.h"
@@ -52,7 +55,8 @@ ABSL_FLAG(std::string, node_config_dir, "",
 ABSL_FLAG(bool, once, false,
           "Write the configs to --node-config-dir once and exit instead of watching.");
 ABSL_FLAG(std::string, grpc_address, "0.0.0.0:15012",
-          "IP:port the config stream (gRPC over TLS) listens on; [::]:15012 for IPv6.");
+          "IP:port the config stream and certificate signing (gRPC over TLS) listen on; "
+          "[::]:15012 for IPv6.");
 ABSL_FLAG(std::string, node_tokens, "",
           "File of \"<node> <token>\" lines: the tokens agents prove their node with. Turns "
           "on the config stream; without it the operator only writes --node-config-dir.");
@@ -64,6 +68,9 @@ ABSL_FLAG(std::string, trust_domain, "cluster.local",
           "SPIFFE trust domain of the mesh: workload identities are "
           "spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>, and a CA the operator "
           "creates in --ca-dir is for it.");
+ABSL_FLAG(absl::Duration, workload_cert_ttl, absl::Hours(24),
+          "Lifetime of the workload certificates (SVIDs) the operator signs, e.g. 24h or 90m; "
+          "agents renew them at half of it. Never past the CA's own expiry.");
 ABSL_FLAG(std::string, admin_address, "0.0.0.0:15014",
           "IP:port of /metrics, /healthz, /ready and /debug/agents.");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off.");
@@ -74,7 +81,8 @@ namespace {
 constexpr char kUsage[] =
     "weft-operator --source=directory --dir=<yaml dir> --node-tokens=<file> --ca-dir=<dir> "
     "[--grpc-address=0.0.0.0:15012] [--admin-address=0.0.0.0:15014] "
-    "[--trust-domain=cluster.local] [--node-config-dir=<out dir>] [--log-level=info]\n"
+    "[--trust-domain=cluster.local] [--workload-cert-ttl=24h] [--node-config-dir=<out dir>] "
+    "[--log-level=info]\n"
     "  weft-operator --source=directory --dir=<yaml dir> --node-config-dir=<out dir> "
     "[--admin-address=0.0.0.0:15014]\n"
     "  weft-operator --source=directory --dir=<yaml dir> --node-config-dir=<out dir> --once\n"
@@ -90,11 +98,12 @@ struct Flags {
   std::string node_config_dir;  // empty: no files
   bool once = false;
   bool stream = false;  // serve the config stream (--node-tokens given)
-  common::SocketAddress grpc;
-  common::SocketAddress admin;
+  common::SocketAddress grpc = {};
+  common::SocketAddress admin = {};
   std::string node_tokens;
   std::string ca_dir;
   std::string trust_domain;
+  absl::Duration workload_cert_ttl;
 };
 
 absl::Status makeDirectory(absl::string_view flag, const std::string& dir) {
@@ -134,6 +143,7 @@ absl::StatusOr<Flags> readFlags() {
       .node_tokens = absl::GetFlag(FLAGS_node_tokens),
       .ca_dir = absl::GetFlag(FLAGS_ca_dir),
       .trust_domain = absl::GetFlag(FLAGS_trust_domain),
+      .workload_cert_ttl = absl::GetFlag(FLAGS_workload_cert_ttl),
   };
   if (f.dir.empty()) {
     return absl::InvalidArgumentError("--dir is required with --source=directory");
@@ -154,6 +164,10 @@ absl::StatusOr<Flags> readFlags() {
     return absl::InvalidArgumentError(
         "--ca-dir is required with --node-tokens (the config stream's TLS certificate is "
         "issued from that CA)");
+  }
+  if (f.workload_cert_ttl <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat("--workload-cert-ttl: must be positive, got ",
+                                                   absl::FormatDuration(f.workload_cert_ttl)));
   }
   ASSIGN_OR_RETURN(f.grpc, addressFlag("grpc-address", absl::GetFlag(FLAGS_grpc_address)));
   ASSIGN_OR_RETURN(f.admin, addressFlag("admin-address", absl::GetFlag(FLAGS_admin_address)));
@@ -234,6 +248,7 @@ class StatusLogger {
 struct StreamSetup {
   NodeTokens tokens;
   std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::optional<common::identity::CertificateAuthority> ca;  // signs workload certificates
 };
 
 absl::StatusOr<StreamSetup> prepareStream(const Flags& flags) {
@@ -257,6 +272,7 @@ absl::StatusOr<StreamSetup> prepareStream(const Flags& flags) {
     return prefixed("ca-dir", identity.status());
   }
   setup.credentials = serverTlsCredentials(identity->key_pem, identity->chain_pem);
+  setup.ca = *std::move(ca);
   spdlog::info("config stream: {} node tokens; TLS from the CA in {} (agents trust {}/root.pem)",
                setup.tokens.size(), flags.ca_dir, flags.ca_dir);
   return setup;
@@ -304,6 +320,9 @@ int run(const Flags& flags) {
     return exit_code;
   }
   const NodeTokens no_tokens;
+  // Before the server, which serves them until it stops.
+  std::optional<CertificateSigner> signer;
+  std::optional<CertificateService> certificates;
   ConfigServer stream_server(distributor, stream_setup ? stream_setup->tokens : no_tokens, metrics);
   common::http::Server admin_server(io);
   addOperatorAdminRoutes(
@@ -316,12 +335,23 @@ int run(const Flags& flags) {
     spdlog::info("admin (/metrics, /healthz, /ready, /debug/agents) on {}", bound->toString());
   }
   if (stream_setup) {
+    // Workload certificates, authorized by the pods the current snapshot puts on the node.
+    signer.emplace(
+        *stream_setup->ca,
+        [&distributor](const std::string& node, const std::string& namespace_name,
+                       const std::string& service_account) {
+          return distributor.runsMeshPodOf(node, namespace_name, service_account);
+        },
+        flags.workload_cert_ttl);
+    certificates.emplace(*signer, stream_setup->tokens, metrics);
+    stream_server.addService(&*certificates);
     auto port = stream_server.start(flags.grpc, stream_setup->credentials);
     if (!port.ok()) {
       source.stop();
       return die(prefixed("grpc-address", port.status()).message());
     }
-    spdlog::info("config stream on {}",
+    spdlog::info("config stream and certificate signing (workload certificates valid {}) on {}",
+                 absl::FormatDuration(flags.workload_cert_ttl),
                  common::SocketAddress{flags.grpc.ip, static_cast<uint16_t>(*port)}.toString());
   } else {
     spdlog::warn("no --node-tokens: no config stream, agents read the files in {}",

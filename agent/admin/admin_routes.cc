@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/config/config_loader.h"
 #include "common/http/prometheus_routes.h"
@@ -23,6 +24,30 @@ std::string configDump(const config::ConfigSnapshot& snapshot, const ConfigSourc
   return dump.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+std::string certificatesDump(const std::vector<identity::HeldCertificate>& certificates,
+                             absl::Time now) {
+  const auto format = [](absl::Time t) {
+    return absl::FormatTime(absl::RFC3339_sec, t, absl::UTCTimeZone());
+  };
+  nlohmann::json list = nlohmann::json::array();
+  for (const identity::HeldCertificate& held : certificates) {
+    nlohmann::json entry = {{"identity", held.identity},
+                            {"issued", held.issued},
+                            {"next_attempt", format(held.next_attempt)},
+                            {"failures", held.failures},
+                            {"last_error", held.last_error}};
+    if (held.issued) {
+      entry["serial"] = held.serial;
+      entry["not_before"] = format(held.not_before);
+      entry["not_after"] = format(held.not_after);
+      entry["expires_in_seconds"] = absl::ToInt64Seconds(held.not_after - now);
+    }
+    list.push_back(std::move(entry));
+  }
+  nlohmann::json dump = {{"certificates", std::move(list)}};
+  return dump.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 void addAdminRoutes(common::http::Server& server, AdminSources sources) {
   common::http::addMetricsAndHealthRoutes(server, sources.metrics.collectables());
   server.route("/ready", [&config = sources.config, ready = sources.ready](const Request&) {
@@ -40,6 +65,16 @@ void addAdminRoutes(common::http::Server& server, AdminSources sources) {
       return Response{.status = 503, .body = "config not loaded\n"};
     }
     return Response{.content_type = "application/json", .body = configDump(*snapshot, source)};
+  });
+  server.route("/debug/certificates", [certificates = sources.certificates](const Request&) {
+    if (!certificates) {
+      return Response{.status = 404,
+                      .body =
+                          "no workload certificates: they come from the operator, and this "
+                          "agent runs with --config\n"};
+    }
+    return Response{.content_type = "application/json",
+                    .body = certificatesDump(certificates(), absl::Now())};
   });
 }
 

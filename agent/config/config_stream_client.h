@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "agent/config/config_store.h"
+#include "agent/config/operator_channel.h"
 #include "agent/config/streamed_config.h"
 #include "agent/telemetry/metrics.h"
 #include "common/util/backoff.h"
@@ -25,21 +26,14 @@
 namespace weft::agent::config {
 
 struct StreamClientOptions {
-  std::string target;     // the operator, "host:port"
+  OperatorEndpoint endpoint;
   std::string node_name;  // this agent's node
-  std::string token;      // the node's bootstrap token
-  // TLS (trust bundle, server name checked) or, for tests only, insecure.
-  std::shared_ptr<grpc::ChannelCredentials> credentials;
-  std::string server_name = "weft-operator";  // the name the operator's certificate carries
   std::chrono::milliseconds initial_backoff{100};
   std::chrono::milliseconds max_backoff{10'000};
   std::string agent_version = "weft-agent";
   // The backoff's jitter, uniform in [0, 1); empty: a random one. Tests inject their own.
-  std::function<double()> jitter;
+  std::function<double()> jitter = nullptr;
 };
-
-// TLS credentials that trust exactly the roots in `bundle_pem` (--operator-ca).
-std::shared_ptr<grpc::ChannelCredentials> operatorTlsCredentials(const std::string& bundle_pem);
 
 class ConfigStreamClient {
  public:

@@ -136,6 +136,21 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                            .Help("1 while the config stream to the operator is up, else 0.")
                            .Register(r)
                            .Add({});
+  certificate_expiry_ = &prometheus::BuildGauge()
+                             .Name("weft_workload_certificate_expiry_timestamp_seconds")
+                             .Help(
+                                 "When the workload certificate (SVID) the agent holds for an "
+                                 "identity expires, Unix seconds.")
+                             .Register(r);
+  certificate_rotations_ =
+      &counterFamily(r, "weft_workload_certificate_rotations_total",
+                     "Workload certificates replaced by a newer one before they expired.")
+           ->Add({});
+  certificate_failures_ =
+      &counterFamily(r, "weft_workload_certificate_signing_failures_total",
+                     "Workload certificate signings that failed (operator refused or away, "
+                     "unusable answer); each is retried with backoff.")
+           ->Add({});
 }
 
 ConnectionCounters Metrics::connectionCounters(const ConnectionLabels& labels) {
@@ -173,6 +188,16 @@ std::vector<std::shared_ptr<prometheus::Collectable>> Metrics::collectables() co
   std::vector<std::shared_ptr<prometheus::Collectable>> all{registry_};
   all.insert(all.end(), collectables_.begin(), collectables_.end());
   return all;
+}
+
+void Metrics::setCertificateExpiry(const std::string& identity, absl::Time not_after) {
+  certificate_expiry_->Add({{"identity", identity}})
+      .Set(absl::ToDoubleSeconds(not_after - absl::UnixEpoch()));
+}
+
+void Metrics::removeCertificateExpiry(const std::string& identity) {
+  // Add returns the existing series: the way to find it for Remove.
+  certificate_expiry_->Remove(&certificate_expiry_->Add({{"identity", identity}}));
 }
 
 std::string Metrics::render() const {

@@ -12,6 +12,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
 #include "prometheus/gauge.h"
@@ -102,6 +103,13 @@ class Metrics {
   }
   void setConfigStreamConnected(bool connected) { stream_connected_->Set(connected ? 1 : 0); }
   void observeRtt(const RttLabels& labels, double seconds);
+  // The notAfter of the SVID held for `identity` (a SPIFFE ID); removed with the identity.
+  void setCertificateExpiry(const std::string& identity, absl::Time not_after);
+  void removeCertificateExpiry(const std::string& identity);
+  // A held SVID was replaced by a newer one.
+  void countCertificateRotation() { certificate_rotations_->Increment(); }
+  // A signing attempt failed (refused, operator unreachable, unusable answer).
+  void countCertificateSigningFailure() { certificate_failures_->Increment(); }
 
   // Adds a collector of counters kept elsewhere (e.g. the tunnel's), read at every scrape.
   // Call before the admin server starts.
@@ -130,6 +138,9 @@ class Metrics {
   prometheus::Counter* updates_accepted_;
   prometheus::Counter* updates_rejected_;
   prometheus::Gauge* stream_connected_;
+  prometheus::Family<prometheus::Gauge>* certificate_expiry_;
+  prometheus::Counter* certificate_rotations_;
+  prometheus::Counter* certificate_failures_;
 
   struct BpfSeries {
     prometheus::Counter* counter = nullptr;

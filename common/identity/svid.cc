@@ -29,8 +29,4 @@ absl::StatusOr<Svid> Svid::assemble(const SpiffeId& expected, EvpPkeyPtr key,
               from,     until};
 }
 
-bool Svid::rotationDue(absl::Time now) const {
-  return now >= not_before + (not_after - not_before) / 2;
-}
-
 }  // namespace weft::common::identity

@@ -28,9 +28,6 @@ struct Svid {
                                        absl::string_view chain_pem, TrustBundle bundle,
                                        absl::Time now);
 
-  // True from half of the lifetime on: the agent then asks for a new certificate, leaving the
-  // second half to retry while the current one still works.
-  bool rotationDue(absl::Time now) const;
   // Time left until notAfter; negative once expired.
   absl::Duration expiresIn(absl::Time now) const { return not_after - now; }
 };

@@ -130,6 +130,18 @@ std::string describeCert(X509* cert) {
   return "(no subject)";
 }
 
+std::string serialHex(const X509* cert) {
+  BignumPtr serial(ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert), nullptr));
+  char* hex = serial != nullptr ? BN_bn2hex(serial.get()) : nullptr;
+  if (hex == nullptr) {
+    clearOpenSslErrors();
+    return "";
+  }
+  std::string out(hex);
+  OPENSSL_free(hex);
+  return out;
+}
+
 std::string formatTime(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }

@@ -42,6 +42,10 @@ absl::Status setValidity(X509* cert, absl::Time not_before, absl::Time not_after
 // certificate in error messages.
 std::string describeCert(X509* cert);
 
+// The serial number in uppercase hex, as `openssl x509 -serial` prints it: names a
+// certificate to an operator comparing what an agent holds with a file.
+std::string serialHex(const X509* cert);
+
 // "2026-11-23T12:00:00Z".
 std::string formatTime(absl::Time t);
 

@@ -8,8 +8,17 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
+#include <random>
 
 namespace weft::common {
+
+// Uniform in [0, 1) from a seeded engine of its own: what Backoff (and other jitter) takes
+// outside tests. Not thread-safe: one per user.
+inline std::function<double()> uniformRandom() {
+  auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
+  return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
+}
 
 class Backoff {
  public:

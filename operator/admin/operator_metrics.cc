@@ -64,6 +64,19 @@ OperatorMetrics::OperatorMetrics() : registry_(std::make_shared<prometheus::Regi
                         "1 for each node whose agent rejected its last config response, with the "
                         "version and the reason; gone once it accepts a later one.")
                     .Register(r);
+  certificates_ = &prometheus::BuildCounter()
+                       .Name("weft_operator_certificate_requests_total")
+                       .Help(
+                           "Workload certificate requests (CertificateService.Sign), by result: "
+                           "signed, denied (no mesh-enabled pod of that identity on the node), "
+                           "invalid (bad CSR or identity), unauthenticated (node token), "
+                           "unavailable (no snapshot yet), error (the CA could not sign).")
+                       .Register(r);
+  // Every result from the start, so a dashboard's rate() sees the first refusal.
+  for (const char* result :
+       {"signed", "denied", "invalid", "unauthenticated", "unavailable", "error"}) {
+    certificates_->Add({{"result", result}});
+  }
   translation_duration_ = &prometheus::BuildHistogram()
                                .Name("weft_operator_translation_duration_seconds")
                                .Help("Time to translate a source snapshot into node configs.")
@@ -89,6 +102,10 @@ void OperatorMetrics::countNack(const std::string& node, const std::string& type
 void OperatorMetrics::countPushed(size_t bytes, absl::string_view type, size_t resources) {
   push_bytes_->Increment(static_cast<double>(bytes));
   push_resources_->Add({{"type", std::string(type)}}).Increment(static_cast<double>(resources));
+}
+
+void OperatorMetrics::countCertificate(absl::string_view result) {
+  certificates_->Add({{"result", std::string(result)}}).Increment();
 }
 
 void OperatorMetrics::setLastNack(const std::string& node, const std::string& config_version,

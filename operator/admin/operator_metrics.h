@@ -37,6 +37,9 @@ class OperatorMetrics {
   void setLastNack(const std::string& node, const std::string& config_version,
                    const std::string& reason);
   void clearLastNack(const std::string& node);
+  // A CertificateService.Sign answer: signed, denied, invalid, unauthenticated, unavailable,
+  // error.
+  void countCertificate(absl::string_view result);
   void observeTranslation(double seconds) { translation_duration_->Observe(seconds); }
   // The source failed to produce a snapshot (a bad file, a failed watch).
   void countSourceError() { source_errors_->Increment(); }
@@ -56,6 +59,7 @@ class OperatorMetrics {
   prometheus::Family<prometheus::Gauge>* nack_info_;
   std::mutex nack_info_mu_;
   absl::flat_hash_map<std::string, prometheus::Gauge*> nack_info_by_node_;
+  prometheus::Family<prometheus::Counter>* certificates_;
   prometheus::Histogram* translation_duration_;
   prometheus::Counter* source_errors_;
 };

@@ -106,4 +106,30 @@ std::vector<std::string> ConfigDistributor::nodes() const {
   return out;
 }
 
+absl::StatusOr<bool> ConfigDistributor::runsMeshPodOf(const std::string& node,
+                                                      const std::string& namespace_name,
+                                                      const std::string& service_account) const {
+  std::lock_guard lock(mu_);
+  if (!published_) {
+    return absl::UnavailableError(
+        "the operator has not translated its first snapshot yet: try again shortly");
+  }
+  auto it = nodes_.find(node);
+  if (it == nodes_.end()) {
+    return false;
+  }
+  auto workloads = it->second->resources.find(common::config::kWorkloadsType);
+  if (workloads == it->second->resources.end()) {
+    return false;
+  }
+  for (const auto& [uid, resource] : workloads->second) {
+    const api::v1alpha1::Workload& workload = resource->workload();
+    if (workload.mesh_enabled() && workload.namespace_() == namespace_name &&
+        workload.service_account() == service_account) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace weft::op

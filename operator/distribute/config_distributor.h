@@ -12,6 +12,7 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/status/statusor.h"
 #include "common/config/config_resources.h"
 #include "weft/v1alpha1/node_config.pb.h"
 
@@ -50,6 +51,11 @@ class ConfigDistributor {
   std::string versionOf(const std::string& node) const;
   // The nodes that have (or had) a config, by name.
   std::vector<std::string> nodes() const;
+  // Whether the node's current config has a mesh-enabled workload (a pod) of that service
+  // account: what certificate signing authorizes by, so a node gets no identity it does not
+  // serve. UNAVAILABLE before the first snapshot.
+  absl::StatusOr<bool> runsMeshPodOf(const std::string& node, const std::string& namespace_name,
+                                     const std::string& service_account) const;
 
  private:
   NodeResourcesPtr configOf(const std::string& node) const;

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/net/asio.h"
+#include "operator/distribute/call_auth.h"
 #include "operator/distribute/config_delta.h"
 #include "spdlog/spdlog.h"
 
@@ -22,27 +23,6 @@ using Clock = std::chrono::steady_clock;
 // An agent's NACK message is kept and shown up to this size.
 constexpr size_t kMaxNackReasonBytes = 4096;
 
-// The node the call's bearer token proves, or the UNAUTHENTICATED status to end it with.
-absl::StatusOr<std::string> authenticate(const grpc::CallbackServerContext& context,
-                                         const NodeTokens& tokens) {
-  const auto& metadata = context.client_metadata();
-  auto it = metadata.find("authorization");
-  if (it == metadata.end()) {
-    return absl::UnauthenticatedError(
-        "no node token: send \"authorization: Bearer <token>\" metadata");
-  }
-  std::optional<absl::string_view> token =
-      bearerToken(absl::string_view(it->second.data(), it->second.size()));
-  if (!token.has_value()) {
-    return absl::UnauthenticatedError("the authorization metadata is not \"Bearer <token>\"");
-  }
-  std::optional<std::string> node = tokens.nodeOf(*token);
-  if (!node.has_value()) {
-    return absl::UnauthenticatedError("the node token is not known to this operator");
-  }
-  return *node;
-}
-
 // One agent's stream. Reads and writes complete on gRPC's threads, config changes arrive on
 // the publisher's: mu_ orders them. Deletes itself in OnDone, after leaving the distributor.
 class ConfigStream final : public grpc::ServerBidiReactor<ConfigRequest, ConfigResponse>,
@@ -51,7 +31,7 @@ class ConfigStream final : public grpc::ServerBidiReactor<ConfigRequest, ConfigR
   ConfigStream(grpc::CallbackServerContext* context, ConfigDistributor& distributor,
                const NodeTokens& tokens, OperatorMetrics& metrics, AgentStatusBoard& agents)
       : distributor_(distributor), metrics_(metrics), agents_(agents), peer_(context->peer()) {
-    absl::StatusOr<std::string> node = authenticate(*context, tokens);
+    absl::StatusOr<std::string> node = authenticateNode(*context, tokens);
     if (!node.ok()) {
       spdlog::warn("config stream from {} refused: {}", peer_,
                    std::string(node.status().message()));
@@ -253,6 +233,9 @@ absl::StatusOr<int> ConfigServer::start(const common::SocketAddress& address,
   builder.SetMaxReceiveMessageSize(64 << 20);
   builder.AddListeningPort(address.toString(), std::move(credentials), &port);
   builder.RegisterService(&service_);
+  for (grpc::Service* service : extra_services_) {
+    builder.RegisterService(service);
+  }
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || port == 0) {
     server_.reset();

@@ -1,6 +1,7 @@
 #pragma once
 
-// The config stream's gRPC server (ConfigService, api/weft/v1alpha1/config_service.proto),
+// The operator's gRPC server on 15012: the config stream (ConfigService,
+// api/weft/v1alpha1/config_service.proto) and whatever else is added (CertificateService),
 // on gRPC's callback API: one reactor per agent stream, no thread of our own. Each stream
 // authenticates its node by bearer token, subscribes to that node's config in the
 // ConfigDistributor and sends deltas against what the agent holds, one unanswered response
@@ -10,6 +11,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/net/address.h"
@@ -43,6 +45,9 @@ class ConfigServer {
       : agents_(metrics), service_(distributor, tokens, metrics, agents_) {}
   ~ConfigServer() { stop(); }
 
+  // Serves `service` too (certificate signing), from start(); it must outlive the server.
+  void addService(grpc::Service* service) { extra_services_.push_back(service); }
+
   // Listens on `address` (port 0 picks one) and returns the bound port. An address in use is
   // an error that says so (gRPC's own would not).
   absl::StatusOr<int> start(const common::SocketAddress& address,
@@ -56,6 +61,7 @@ class ConfigServer {
  private:
   AgentStatusBoard agents_;
   ConfigService service_;
+  std::vector<grpc::Service*> extra_services_;
   std::unique_ptr<grpc::Server> server_;
 };
 

@@ -8,6 +8,7 @@
 #include "common/identity/spiffe_id.h"
 #include "common/util/file.h"
 #include "common/util/status_macros.h"
+#include "spdlog/spdlog.h"
 
 namespace weft::op {
 
@@ -45,6 +46,11 @@ absl::StatusOr<CertificateAuthority> loadOrCreateCa(const std::string& dir,
   if (!std::filesystem::exists(dir + "/ca.pem", ec)) {
     RETURN_IF_ERROR(
         prefixed(absl::StrCat("creating a CA in ", dir), createCa(dir, trust_domain, now)));
+    // Every agent's --operator-ca must now be this new root: say where it is.
+    spdlog::info(
+        "no CA in {}: created a self-signed root CA for trust domain \"{}\" (valid {}) and "
+        "stored it there; agents need {}/root.pem as --operator-ca",
+        dir, trust_domain, absl::FormatDuration(kSelfSignedCaValidity), dir);
   }
   ASSIGN_OR_RETURN(const std::string chain_pem, common::readFile(dir + "/ca.pem"));
   ASSIGN_OR_RETURN(const std::string key_pem, common::readFile(dir + "/ca-key.pem"));

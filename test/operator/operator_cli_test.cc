@@ -96,6 +96,12 @@ TEST_CASE("flags: unknown ones, missing ones and bad values are one line each") 
         "weft-operator: --grpc-address: \"localhost:15012\" is not an IP:port (e.g. "
         "0.0.0.0:15014 or [::]:15014)\n");
 
+  run = weftOperator("--dir=/tmp --node-tokens=/t --ca-dir=/c --workload-cert-ttl=0s");
+  CHECK(run.output == "weft-operator: --workload-cert-ttl: must be positive, got 0\n");
+  run = weftOperator("--dir=/tmp --node-tokens=/t --ca-dir=/c --workload-cert-ttl=soon");
+  CHECK_THAT(run.output, Catch::Contains("Illegal value 'soon' specified for flag"));
+  CHECK(run.exit_code == 1);
+
   run = weftOperator("--source=kubernetes --dir=/tmp --node-config-dir=/tmp/x");
   CHECK(run.output ==
         "weft-operator: --source: \"kubernetes\" is not supported (only \"directory\" for now)\n");
@@ -183,9 +189,10 @@ TEST_CASE("while running, a change in the directory reaches the config files; SI
 struct LoopbackListener {
   explicit LoopbackListener(int wanted_port = 0) {
     fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in sin{.sin_family = AF_INET,
-                    .sin_port = htons(static_cast<uint16_t>(wanted_port)),
-                    .sin_addr = {htonl(INADDR_LOOPBACK)}};
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(static_cast<uint16_t>(wanted_port));
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0 || ::listen(fd, 1) != 0) {
       return;
     }
@@ -341,10 +348,10 @@ TEST_CASE("with --node-tokens an agent follows its config over TLS, across an op
   weft::agent::config::ConfigStore store;
   weft::agent::telemetry::Metrics metrics;
   weft::agent::config::ConfigStreamClient agent(
-      {.target = grpc,
+      {.endpoint = {.target = grpc,
+                    .token = kNode1Token,
+                    .credentials = weft::agent::config::operatorTlsCredentials(*root_pem)},
        .node_name = "node1",
-       .token = kNode1Token,
-       .credentials = weft::agent::config::operatorTlsCredentials(*root_pem),
        .initial_backoff = std::chrono::milliseconds(10),
        .max_backoff = std::chrono::milliseconds(200)},
       store, metrics);

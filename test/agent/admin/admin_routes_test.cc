@@ -18,12 +18,14 @@ namespace {
 using common::IpAddress;
 
 struct AdminUnderTest {
-  AdminUnderTest() {
+  explicit AdminUnderTest(
+      std::function<std::vector<identity::HeldCertificate>()> certificates = nullptr) {
     addAdminRoutes(http.server, AdminSources{
                                     .config = store,
                                     .metrics = metrics,
                                     .ready = [this] { return data_plane_ready.load(); },
                                     .source = {.kind = "operator", .location = "127.0.0.1:15012"},
+                                    .certificates = std::move(certificates),
                                 });
     http.start();
   }
@@ -83,6 +85,53 @@ TEST_CASE("/config_dump shows the current config, its version, source and load t
   CHECK(dump["config"]["node_name"] == "node1");
   CHECK(dump["config"]["services"][0]["vips"][0] == "10.96.0.10");
   CHECK(dump["config"]["services"][1]["load_balancer"] == "ROUND_ROBIN");
+}
+
+TEST_CASE("/debug/certificates lists the identities held, with validity and renewal state") {
+  const absl::Time now = absl::Now();
+  identity::HeldCertificate web;
+  web.identity = "spiffe://cluster.local/ns/demo/sa/web";
+  web.issued = true;
+  web.serial = "0A1B";
+  web.not_before = absl::FromUnixSeconds(1'700'000'000);
+  web.not_after = now + absl::Hours(20);
+  web.next_attempt = absl::FromUnixSeconds(1'700'043'200);
+  identity::HeldCertificate db;
+  db.identity = "spiffe://cluster.local/ns/demo/sa/db";
+  db.next_attempt = absl::FromUnixSeconds(1'700'000'001);
+  db.failures = 3;
+  db.last_error = "the operator at 10.250.0.1:15012 did not sign it: unavailable";
+  AdminUnderTest admin([&] { return std::vector{db, web}; });
+
+  const auto [status, body] = admin.get("/debug/certificates");
+  REQUIRE(status == 200);
+  const auto dump = nlohmann::json::parse(body, nullptr, false);
+  REQUIRE(dump["certificates"].size() == 2);
+  const auto& pending = dump["certificates"][0];
+  CHECK(pending["identity"] == db.identity);
+  CHECK(pending["issued"] == false);
+  CHECK(pending["failures"] == 3);
+  CHECK(pending["last_error"] == db.last_error);
+  CHECK(pending["next_attempt"] == "2023-11-14T22:13:21+00:00");
+  CHECK_FALSE(pending.contains("not_after"));
+  const auto& held = dump["certificates"][1];
+  CHECK(held["identity"] == web.identity);
+  CHECK(held["issued"] == true);
+  CHECK(held["serial"] == "0A1B");
+  CHECK(held["not_before"] == "2023-11-14T22:13:20+00:00");
+  CHECK(held["next_attempt"] == "2023-11-15T10:13:20+00:00");
+  CHECK(held["failures"] == 0);
+  // 20 h from `now`, counted when the request was served (a little later).
+  CHECK(held["expires_in_seconds"] <= 20 * 3600);
+  CHECK(held["expires_in_seconds"] > 19 * 3600);
+}
+
+TEST_CASE("/debug/certificates says why there are none in file mode") {
+  AdminUnderTest admin;
+  CHECK(admin.get("/debug/certificates") ==
+        std::pair<int, std::string>{404,
+                                    "no workload certificates: they come from the operator, and "
+                                    "this agent runs with --config\n"});
 }
 
 TEST_CASE("paths outside the admin routes are 404") {

@@ -12,6 +12,7 @@
 #include "common/identity/certificate_authority.h"
 #include "common/identity/csr.h"
 #include "common/identity/pem.h"
+#include "common/identity/x509_util.h"
 #include "test/common/identity/test_pki.h"
 
 namespace weft::common::identity {
@@ -98,6 +99,9 @@ TEST_CASE("openssl shows the leaf's URI SAN and SVID extensions") {
   CHECK_THAT(text, Catch::Contains("TLS Web Server Authentication, TLS Web Client Authentication"));
   CHECK_THAT(text, Catch::Contains("NIST CURVE: P-256"));
   CHECK_THAT(text, Catch::Contains("ecdsa-with-SHA256"));
+  // /debug/certificates names certificates by serial as openssl prints it.
+  REQUIRE(run(dir, "openssl x509 -noout -serial -in " + leaf_pem) == 0);
+  CHECK(dir.read("out.txt") == absl::StrCat("serial=", serialHex(issued.leaf.get()), "\n"));
 }
 
 TEST_CASE("openssl accepts our CSR and key, and we accept its CSR") {

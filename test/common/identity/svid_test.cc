@@ -41,20 +41,6 @@ TEST_CASE("an SVID assembled from the CA's answer holds key, leaf, chain and tim
   CHECK(svid.expiresIn(kNow + absl::Hours(25)) == -absl::Hours(1));
 }
 
-TEST_CASE("rotation is due from half of the lifetime on") {
-  Fixture f;
-  testing::Requester web = requester(kWeb);
-  IssuedCertificate issued = take(f.root.sign(web.csr, absl::Hours(24), kNow));
-  Svid svid =
-      take(Svid::assemble(id(kWeb), std::move(web.key), take(issued.chainPem()), f.bundle, kNow));
-  // Lifetime runs from kNow - 1 min to kNow + 24 h: half is kNow + 12 h - 30 s.
-  const absl::Time half = kNow + absl::Hours(12) - absl::Seconds(30);
-  CHECK_FALSE(svid.rotationDue(kNow));
-  CHECK_FALSE(svid.rotationDue(half - absl::Seconds(1)));
-  CHECK(svid.rotationDue(half));
-  CHECK(svid.rotationDue(kNow + absl::Hours(30)));
-}
-
 TEST_CASE("assemble refuses a certificate for another key or another identity") {
   Fixture f;
   testing::Requester web = requester(kWeb);

@@ -103,12 +103,12 @@ struct Agent {
         std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr)
       : client(
             agent::config::StreamClientOptions{
-                .target = absl::StrCat("127.0.0.1:", port),
+                .endpoint = {.target = absl::StrCat("127.0.0.1:", port),
+                             .token = token,
+                             .credentials = credentials != nullptr
+                                                ? credentials
+                                                : agent::config::operatorTlsCredentials(root_pem)},
                 .node_name = node,
-                .token = token,
-                .credentials = credentials != nullptr
-                                   ? credentials
-                                   : agent::config::operatorTlsCredentials(root_pem),
                 .initial_backoff = std::chrono::milliseconds(10),
                 .max_backoff = std::chrono::milliseconds(200),
                 // Counts the backoffs taken; full jitter's upper half, so waits stay short.
