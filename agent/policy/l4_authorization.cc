@@ -1,0 +1,160 @@
+#include "agent/policy/l4_authorization.h"
+
+#include <algorithm>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
+
+namespace weft::agent::policy {
+namespace {
+
+using common::identity::SpiffeId;
+
+// Istio's wildcard: "*" alone, "prefix*" or "*suffix".
+bool wildcardMatches(absl::string_view pattern, absl::string_view value) {
+  if (pattern == "*") {
+    return true;
+  }
+  if (absl::EndsWith(pattern, "*")) {
+    return absl::StartsWith(value, pattern.substr(0, pattern.size() - 1));
+  }
+  if (absl::StartsWith(pattern, "*")) {
+    return absl::EndsWith(value, pattern.substr(1));
+  }
+  return pattern == value;
+}
+
+template <typename T, typename Pred>
+bool anyOf(const std::vector<T>& values, Pred pred) {
+  return std::any_of(values.begin(), values.end(), pred);
+}
+
+bool sourceMatches(const PolicySource& source, const ConnectionAttributes& connection) {
+  const bool names_identity = !source.principals.empty() || !source.not_principals.empty() ||
+                              !source.namespaces.empty() || !source.not_namespaces.empty();
+  if (!names_identity) {
+    return true;
+  }
+  if (!connection.source.has_value()) {
+    return false;  // identity conditions need an authenticated peer
+  }
+  const SpiffeId& id = *connection.source;
+  auto principal = [&id](const std::string& p) { return principalMatches(p, id); };
+  auto in_namespace = [&id](const std::string& ns) {
+    return wildcardMatches(ns, id.namespace_name);
+  };
+  return (source.principals.empty() || anyOf(source.principals, principal)) &&
+         !anyOf(source.not_principals, principal) &&
+         (source.namespaces.empty() || anyOf(source.namespaces, in_namespace)) &&
+         !anyOf(source.not_namespaces, in_namespace);
+}
+
+bool portsMatch(const PolicyOperation& operation, uint16_t port) {
+  auto is_port = [port](uint16_t p) { return p == port; };
+  return (operation.ports.empty() || anyOf(operation.ports, is_port)) &&
+         !anyOf(operation.not_ports, is_port);
+}
+
+// L7 fields: an ALLOW cannot be granted on them at L4; DENY and AUDIT ignore them.
+bool operationMatches(const PolicyOperation& operation, PolicyAction action, uint16_t port) {
+  if (operation.has_l7_fields && action == PolicyAction::kAllow) {
+    return false;
+  }
+  return portsMatch(operation, port);
+}
+
+bool ruleMatches(const PolicyRule& rule, PolicyAction action,
+                 const ConnectionAttributes& connection) {
+  if (rule.has_l7_conditions && action == PolicyAction::kAllow) {
+    return false;
+  }
+  const bool from = rule.from.empty() || anyOf(rule.from, [&](const PolicySource& s) {
+                      return sourceMatches(s, connection);
+                    });
+  const bool to = rule.to.empty() || anyOf(rule.to, [&](const PolicyOperation& o) {
+                    return operationMatches(o, action, connection.destination_port);
+                  });
+  return from && to;
+}
+
+bool policyMatches(const AuthorizationPolicy& policy, const ConnectionAttributes& connection) {
+  return anyOf(policy.rules,
+               [&](const PolicyRule& rule) { return ruleMatches(rule, policy.action, connection); });
+}
+
+// Policies are few per workload; the first match in name order keeps decisions (and the
+// policy named in logs) independent of the order the operator sent them in.
+const AuthorizationPolicy* firstMatch(absl::Span<const AuthorizationPolicy* const> policies,
+                                      PolicyAction action, const ConnectionAttributes& connection,
+                                      bool* any_of_action) {
+  const AuthorizationPolicy* match = nullptr;
+  for (const AuthorizationPolicy* policy : policies) {
+    if (policy->action != action) {
+      continue;
+    }
+    *any_of_action = true;
+    if (policyMatches(*policy, connection) &&
+        (match == nullptr || policy->qualifiedName() < match->qualifiedName())) {
+      match = policy;
+    }
+  }
+  return match;
+}
+
+}  // namespace
+
+const char* actionName(PolicyAction action) {
+  switch (action) {
+    case PolicyAction::kAllow:
+      return "ALLOW";
+    case PolicyAction::kDeny:
+      return "DENY";
+    case PolicyAction::kAudit:
+      return "AUDIT";
+  }
+  return "UNKNOWN";
+}
+
+bool principalMatches(const std::string& pattern, const SpiffeId& identity) {
+  absl::string_view wanted = pattern;
+  absl::ConsumePrefix(&wanted, "spiffe://");
+  const std::string principal = absl::StrCat(identity.trust_domain, "/ns/",
+                                             identity.namespace_name, "/sa/",
+                                             identity.service_account);
+  return wildcardMatches(wanted, principal);
+}
+
+AuthorizationDecision authorize(absl::Span<const AuthorizationPolicy* const> policies,
+                                const ConnectionAttributes& connection) {
+  AuthorizationDecision decision;
+  for (const AuthorizationPolicy* policy : policies) {
+    if (policy->action == PolicyAction::kAudit && policyMatches(*policy, connection)) {
+      decision.audited.push_back(policy);
+    }
+  }
+  bool any_deny = false;
+  if (const AuthorizationPolicy* deny =
+          firstMatch(policies, PolicyAction::kDeny, connection, &any_deny)) {
+    decision.allowed = false;
+    decision.policy = deny;
+    decision.reason = absl::StrCat("denied by DENY policy ", deny->qualifiedName());
+    return decision;
+  }
+  bool any_allow = false;
+  const AuthorizationPolicy* allow =
+      firstMatch(policies, PolicyAction::kAllow, connection, &any_allow);
+  if (allow != nullptr) {
+    decision.policy = allow;
+    decision.reason = absl::StrCat("allowed by ALLOW policy ", allow->qualifiedName());
+  } else if (any_allow) {
+    decision.allowed = false;
+    decision.reason = "denied: ALLOW policies select the workload and none matched";
+  } else {
+    decision.reason = "allowed: no ALLOW policy selects the workload";
+  }
+  return decision;
+}
+
+}  // namespace weft::agent::policy
