@@ -14,6 +14,7 @@
 #include "absl/strings/strip.h"
 #include "common/identity/spiffe_id.h"
 #include "common/util/status_macros.h"
+#include "operator/model/source_snapshot.h"
 
 namespace weft::op {
 namespace {
@@ -416,6 +417,61 @@ MtlsSettings resolveMtls(const Pod& pod, const std::vector<const ValidPeerAuthen
     }
   }
   return settings;
+}
+
+SecurityPolicies validateSecurityPolicies(const SourceSnapshot& snapshot,
+                                          std::vector<std::string>& warnings) {
+  SecurityPolicies out;
+  const auto left_out = [&warnings](const CustomResource& r, const absl::Status& status) {
+    warnings.push_back(absl::StrCat(kindName(r.kind), " ", r.key().toString(),
+                                    ": not applied: ", status.message()));
+  };
+  for (const auto& [key, resource] :
+       snapshot.customResources(CustomResourceKind::kAuthorizationPolicy)) {
+    auto policy = validateAuthorizationPolicy(resource);
+    policy.ok() ? out.authorization.push_back(*std::move(policy))
+                : left_out(resource, policy.status());
+  }
+  for (const auto& [key, resource] :
+       snapshot.customResources(CustomResourceKind::kPeerAuthentication)) {
+    auto policy = validatePeerAuthentication(resource);
+    policy.ok() ? out.peer_authentication.push_back(*std::move(policy))
+                : left_out(resource, policy.status());
+  }
+  return out;
+}
+
+void applySecurityPolicies(const SecurityPolicies& policies, const Pod& pod,
+                           api::Workload& workload) {
+  for (const ValidAuthorizationPolicy& policy : policies.authorization) {
+    if (policy.selector.selects(pod)) {
+      workload.add_authorization_policies(
+          absl::StrCat(policy.policy.namespace_(), "/", policy.policy.name()));
+    }
+  }
+  std::vector<const ValidPeerAuthentication*> peer;
+  for (const ValidPeerAuthentication& policy : policies.peer_authentication) {
+    peer.push_back(&policy);
+  }
+  // Unspecified when nothing sets a mode: the agent's default (PERMISSIVE) applies.
+  const MtlsSettings mtls = resolveMtls(pod, peer, api::MTLS_MODE_UNSPECIFIED);
+  workload.set_mtls_mode(mtls.mode);
+  for (const auto& [port, mode] : mtls.port_modes) {
+    (*workload.mutable_port_mtls_modes())[port] = mode;
+  }
+}
+
+void addReferencedPolicies(const SecurityPolicies& policies, api::NodeConfig& config) {
+  absl::flat_hash_set<std::string> referenced;
+  for (const api::Workload& workload : config.workloads()) {
+    referenced.insert(workload.authorization_policies().begin(),
+                      workload.authorization_policies().end());
+  }
+  for (const ValidAuthorizationPolicy& policy : policies.authorization) {
+    if (referenced.contains(absl::StrCat(policy.policy.namespace_(), "/", policy.policy.name()))) {
+      *config.add_authorization_policies() = policy.policy;
+    }
+  }
 }
 
 }  // namespace weft::op

@@ -11,9 +11,12 @@
 
 #include <map>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "operator/model/objects.h"
+#include "operator/model/source_snapshot.h"
 #include "weft/v1alpha1/node_config.pb.h"
 
 namespace weft::op {
@@ -58,5 +61,21 @@ struct MtlsSettings {
 };
 MtlsSettings resolveMtls(const Pod& pod, const std::vector<const ValidPeerAuthentication*>& all,
                          api::v1alpha1::MtlsMode fallback);
+
+// Every valid security policy of a snapshot, in key order; the invalid ones are left out
+// with a warning (the rest of the config is still good).
+struct SecurityPolicies {
+  std::vector<ValidAuthorizationPolicy> authorization;
+  std::vector<ValidPeerAuthentication> peer_authentication;
+};
+SecurityPolicies validateSecurityPolicies(const SourceSnapshot& snapshot,
+                                          std::vector<std::string>& warnings);
+
+// Fills `workload`'s policy names and mTLS settings from the policies that select `pod`.
+void applySecurityPolicies(const SecurityPolicies& policies, const Pod& pod,
+                           api::v1alpha1::Workload& workload);
+
+// Adds to `config` every AuthorizationPolicy one of its workloads names.
+void addReferencedPolicies(const SecurityPolicies& policies, api::v1alpha1::NodeConfig& config);
 
 }  // namespace weft::op
