@@ -1,8 +1,8 @@
 // weft-operator: turns cluster objects into one NodeConfig per node. This increment has
 // the directory source (a watched directory of YAML, the lab's and the demo's standalone
-// mode) and writes each node's config as <node-config-dir>/<node>.json, the file each
-// agent reads with --config and reloads when it changes. The Kubernetes source and the
-// gRPC config stream (15012) come next.
+// mode), streams each node's config to its agent over gRPC (15012, TLS, node tokens) and
+// can also write it as <node-config-dir>/<node>.json (the agents' --config debugging mode).
+// Metrics and health on 15014. The Kubernetes source comes next.
 
 #include <signal.h>
 
@@ -11,6 +11,7 @@
 #include <asio/signal_set.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,9 +24,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/http/server.h"
+#include "common/net/address.h"
 #include "common/util/flag_names.h"
 #include "common/util/log_level.h"
 #include "common/util/status_macros.h"
+#include "operator/admin/admin_routes.h"
+#include "operator/admin/operator_metrics.h"
+#include "operator/distribute/config_distributor.h"
+#include "operator/distribute/config_server.h"
+#include "operator/distribute/node_tokens.h"
+#include "operator/identity/ca_directory.h"
 #include "operator/output/node_config_files.h"
 #include "operator/source/directory_source.h"
 #include "operator/translate/translate.h"
@@ -36,16 +46,35 @@ ABSL_FLAG(std::string, source, "directory",
           "watched). The Kubernetes API source is not implemented yet.");
 ABSL_FLAG(std::string, dir, "", "With --source=directory: the directory of YAML files.");
 ABSL_FLAG(std::string, node_config_dir, "",
-          "Directory to write each node's config to, as <node>.json (created if missing).");
-ABSL_FLAG(bool, once, false, "Write the configs once and exit instead of watching.");
+          "Also write each node's config to this directory, as <node>.json (created if "
+          "missing): the files agents read with --config.");
+ABSL_FLAG(bool, once, false,
+          "Write the configs to --node-config-dir once and exit instead of watching.");
+ABSL_FLAG(std::string, grpc_address, "0.0.0.0:15012",
+          "IP:port the config stream (gRPC over TLS) listens on; [::]:15012 for IPv6.");
+ABSL_FLAG(std::string, node_tokens, "",
+          "File of \"<node> <token>\" lines: the tokens agents prove their node with. Turns "
+          "on the config stream; without it the operator only writes --node-config-dir.");
+ABSL_FLAG(std::string, ca_dir, "",
+          "With --node-tokens: directory of the operator's CA (ca.pem, ca-key.pem; a new CA is "
+          "created on first start) and root.pem, the trust bundle agents take with "
+          "--operator-ca.");
+ABSL_FLAG(std::string, trust_domain, "cluster.local",
+          "SPIFFE trust domain of a CA the operator creates in --ca-dir.");
+ABSL_FLAG(std::string, admin_address, "0.0.0.0:15014",
+          "IP:port of /metrics, /healthz, /ready and /debug/agents.");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off.");
 
 namespace weft::op {
 namespace {
 
 constexpr char kUsage[] =
-    "weft-operator --source=directory --dir=<yaml dir> --node-config-dir=<out dir> "
-    "[--once] [--log-level=info]\n"
+    "weft-operator --source=directory --dir=<yaml dir> --node-tokens=<file> --ca-dir=<dir> "
+    "[--grpc-address=0.0.0.0:15012] [--admin-address=0.0.0.0:15014] "
+    "[--trust-domain=cluster.local] [--node-config-dir=<out dir>] [--log-level=info]\n"
+    "  weft-operator --source=directory --dir=<yaml dir> --node-config-dir=<out dir> "
+    "[--admin-address=0.0.0.0:15014]\n"
+    "  weft-operator --source=directory --dir=<yaml dir> --node-config-dir=<out dir> --once\n"
     "(flag names may be written with - or _)";
 
 int die(absl::string_view message) {
@@ -55,9 +84,35 @@ int die(absl::string_view message) {
 
 struct Flags {
   std::string dir;
-  std::string node_config_dir;
+  std::string node_config_dir;  // empty: no files
   bool once = false;
+  bool stream = false;  // serve the config stream (--node-tokens given)
+  common::SocketAddress grpc;
+  common::SocketAddress admin;
+  std::string node_tokens;
+  std::string ca_dir;
+  std::string trust_domain;
 };
+
+absl::Status makeDirectory(absl::string_view flag, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": cannot create ", dir,
+                     ec ? absl::StrCat(": ", ec.message()) : ": not a directory"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<common::SocketAddress> addressFlag(absl::string_view flag,
+                                                  const std::string& value) {
+  auto address = common::SocketAddress::Parse(value);
+  if (!address.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", address.status().message()));
+  }
+  return *address;
+}
 
 absl::StatusOr<Flags> readFlags() {
   const std::string source = absl::GetFlag(FLAGS_source);
@@ -65,58 +120,88 @@ absl::StatusOr<Flags> readFlags() {
     return absl::InvalidArgumentError(
         absl::StrCat("--source: \"", source, "\" is not supported (only \"directory\" for now)"));
   }
-  Flags f{absl::GetFlag(FLAGS_dir), absl::GetFlag(FLAGS_node_config_dir),
-          absl::GetFlag(FLAGS_once)};
+  Flags f{
+      .dir = absl::GetFlag(FLAGS_dir),
+      .node_config_dir = absl::GetFlag(FLAGS_node_config_dir),
+      .once = absl::GetFlag(FLAGS_once),
+      .node_tokens = absl::GetFlag(FLAGS_node_tokens),
+      .ca_dir = absl::GetFlag(FLAGS_ca_dir),
+      .trust_domain = absl::GetFlag(FLAGS_trust_domain),
+  };
   if (f.dir.empty()) {
     return absl::InvalidArgumentError("--dir is required with --source=directory");
   }
-  if (f.node_config_dir.empty()) {
-    return absl::InvalidArgumentError("--node-config-dir is required");
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(f.node_config_dir, ec);
-  if (ec || !std::filesystem::is_directory(f.node_config_dir, ec)) {
+  if (f.node_config_dir.empty() && (f.once || f.node_tokens.empty())) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--node-config-dir: cannot create ", f.node_config_dir,
-                     ec ? absl::StrCat(": ", ec.message()) : ": not a directory"));
+        f.once ? "--node-config-dir is required with --once"
+               : "--node-tokens (the config stream) or --node-config-dir (files) is required");
   }
+  if (!f.node_config_dir.empty()) {
+    RETURN_IF_ERROR(makeDirectory("node-config-dir", f.node_config_dir));
+  }
+  f.stream = !f.once && !f.node_tokens.empty();
+  if (f.stream && f.ca_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--ca-dir is required with --node-tokens (the config stream's TLS certificate is "
+        "issued from that CA)");
+  }
+  ASSIGN_OR_RETURN(f.grpc, addressFlag("grpc-address", absl::GetFlag(FLAGS_grpc_address)));
+  ASSIGN_OR_RETURN(f.admin, addressFlag("admin-address", absl::GetFlag(FLAGS_admin_address)));
   return f;
 }
 
-// Translates each new snapshot and writes the configs that changed; runs on the main thread.
+// Translates each new snapshot, hands the configs to the stream and writes the files that
+// changed; runs on the main thread.
 class Publisher {
  public:
-  explicit Publisher(const std::string& dir) : writer_(dir) {}
+  Publisher(const std::string& dir, ConfigDistributor& distributor, OperatorMetrics& metrics)
+      : distributor_(distributor), metrics_(metrics) {
+    if (!dir.empty()) {
+      writer_.emplace(dir);
+    }
+  }
 
   absl::Status publish(const SourceSnapshot& snapshot) {
+    const absl::Time started = absl::Now();
     const Translation translation = translate(snapshot);
+    metrics_.observeTranslation(absl::ToDoubleSeconds(absl::Now() - started));
     for (const std::string& warning : translation.warnings) {
       spdlog::warn("{}", warning);
     }
-    ASSIGN_OR_RETURN(const NodeConfigWriter::Written written, writer_.write(translation.configs));
+    distributor_.publish(translation.configs);
+    spdlog::debug("{} objects → {} node configs", snapshot.objectCount(),
+                  translation.configs.size());
+    return writer_ ? writeFiles(translation) : absl::OkStatus();
+  }
+
+ private:
+  absl::Status writeFiles(const Translation& translation) {
+    ASSIGN_OR_RETURN(const NodeConfigWriter::Written written, writer_->write(translation.configs));
     for (const std::string& node : written.changed) {
       const auto it = translation.configs.find(node);
       const bool gone = it == translation.configs.end();
-      spdlog::info("wrote {} ({})", writer_.pathOf(node),
+      spdlog::info("wrote {} ({})", writer_->pathOf(node),
                    gone ? "empty: no pods on this node any more"
                         : absl::StrCat("version ", it->second.version(),
                                        ", workloads: ", it->second.workloads_size(),
                                        ", services: ", it->second.services_size()));
     }
-    spdlog::debug("{} objects → {} node configs, {} unchanged", snapshot.objectCount(),
-                  translation.configs.size(), written.unchanged);
     return absl::OkStatus();
   }
 
- private:
-  NodeConfigWriter writer_;
+  ConfigDistributor& distributor_;
+  OperatorMetrics& metrics_;
+  std::optional<NodeConfigWriter> writer_;
 };
 
 // Logs each problem of a rebuild on its own line, and the recovery once.
 class StatusLogger {
  public:
+  explicit StatusLogger(OperatorMetrics& metrics) : metrics_(metrics) {}
+
   void log(const absl::Status& status) {
     if (!status.ok()) {
+      metrics_.countSourceError();
       for (absl::string_view line : absl::StrSplit(status.message(), '\n')) {
         spdlog::error("{}", std::string(line));
       }
@@ -127,14 +212,62 @@ class StatusLogger {
   }
 
  private:
+  OperatorMetrics& metrics_;
   bool healthy_ = true;
 };
 
+absl::Status prefixed(absl::string_view flag, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("--", flag, ": ", status.message()));
+}
+
+// What the config stream needs before anything starts, so a bad token file or CA directory
+// stops the operator at once: the tokens and the TLS credentials from the CA.
+struct StreamSetup {
+  NodeTokens tokens;
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+};
+
+absl::StatusOr<StreamSetup> prepareStream(const Flags& flags) {
+  StreamSetup setup;
+  absl::StatusOr<NodeTokens> tokens = NodeTokens::fromFile(flags.node_tokens);
+  if (!tokens.ok()) {
+    return prefixed("node-tokens", tokens.status());
+  }
+  if (tokens->size() == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--node-tokens: ", flags.node_tokens, ": no tokens (no agent could connect)"));
+  }
+  setup.tokens = *std::move(tokens);
+  absl::StatusOr<common::identity::CertificateAuthority> ca =
+      loadOrCreateCa(flags.ca_dir, flags.trust_domain, absl::Now());
+  if (!ca.ok()) {
+    return prefixed("ca-dir", ca.status());
+  }
+  absl::StatusOr<ServingIdentity> identity = issueOperatorIdentity(*ca, absl::Now());
+  if (!identity.ok()) {
+    return prefixed("ca-dir", identity.status());
+  }
+  setup.credentials = serverTlsCredentials(identity->key_pem, identity->chain_pem);
+  spdlog::info("config stream: {} node tokens; TLS from the CA in {} (agents trust {}/root.pem)",
+               setup.tokens.size(), flags.ca_dir, flags.ca_dir);
+  return setup;
+}
+
 int run(const Flags& flags) {
   asio::io_context io(1);
-  Publisher publisher(flags.node_config_dir);
-  StatusLogger status_logger;
+  OperatorMetrics metrics;
+  ConfigDistributor distributor;
+  Publisher publisher(flags.node_config_dir, distributor, metrics);
+  StatusLogger status_logger(metrics);
   int exit_code = 0;
+  std::optional<StreamSetup> stream_setup;
+  if (flags.stream) {
+    absl::StatusOr<StreamSetup> prepared = prepareStream(flags);
+    if (!prepared.ok()) {
+      return die(prepared.status().message());
+    }
+    stream_setup = *std::move(prepared);
+  }
   DirectorySource source(
       {.dir = flags.dir},
       [&](SourceSnapshotPtr snapshot) {
@@ -160,17 +293,41 @@ int run(const Flags& flags) {
     io.poll();
     return exit_code;
   }
+  const NodeTokens no_tokens;
+  ConfigServer stream_server(distributor, stream_setup ? stream_setup->tokens : no_tokens, metrics);
+  common::http::Server admin_server(io);
+  addOperatorAdminRoutes(
+      admin_server,
+      {.metrics = metrics, .distributor = distributor, .agents = stream_server.agents()});
+  if (auto bound = admin_server.listen(flags.admin); !bound.ok()) {
+    source.stop();
+    return die(prefixed("admin-address", bound.status()).message());
+  } else {
+    spdlog::info("admin (/metrics, /healthz, /ready, /debug/agents) on {}", bound->toString());
+  }
+  if (stream_setup) {
+    auto port = stream_server.start(flags.grpc, stream_setup->credentials);
+    if (!port.ok()) {
+      source.stop();
+      return die(prefixed("grpc-address", port.status()).message());
+    }
+    spdlog::info("config stream on {}",
+                 common::SocketAddress{flags.grpc.ip, static_cast<uint16_t>(*port)}.toString());
+  } else {
+    spdlog::warn("no --node-tokens: no config stream, agents read the files in {}",
+                 flags.node_config_dir);
+  }
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&io](const asio::error_code& ec, int signal) {
     if (!ec) {
-      spdlog::info("signal {}: stopping (the config files stay for the agents)", signal);
+      spdlog::info("signal {}: stopping (agents keep serving their last config)", signal);
       io.stop();
     }
   });
-  spdlog::info("weft-operator: watching {}, writing node configs to {}", flags.dir,
-               flags.node_config_dir);
+  spdlog::info("weft-operator: watching {}", flags.dir);
   io.run();
   source.stop();
+  stream_server.stop();
   return 0;
 }
 

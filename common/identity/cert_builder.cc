@@ -91,10 +91,16 @@ absl::Status addTlsExtendedKeyUsage(X509* cert) {
 }
 
 absl::Status addSubjectAltName(X509* cert, const CertSpec& spec, bool empty_subject) {
-  if (spec.uri_san.empty()) {
+  if (spec.uri_san.empty() && spec.dns_sans.empty()) {
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(GeneralNamesPtr names, uriSubjectAltName(spec.uri_san));
+  GeneralNamesPtr names(GENERAL_NAMES_new());
+  if (!spec.uri_san.empty()) {
+    ASSIGN_OR_RETURN(names, uriSubjectAltName(spec.uri_san));
+  }
+  for (const std::string& dns_name : spec.dns_sans) {
+    RETURN_IF_ERROR(addDnsName(names.get(), dns_name));
+  }
   // RFC 5280 4.2.1.6: with an empty subject the SAN must be critical.
   return addExtension(cert, NID_subject_alt_name, names.get(), empty_subject);
 }
@@ -148,22 +154,36 @@ absl::Status addExtensions(X509* cert, const CertSpec& spec, X509* issuer) {
 
 }  // namespace
 
-absl::StatusOr<GeneralNamesPtr> uriSubjectAltName(const std::string& uri) {
-  GeneralNamesPtr names(GENERAL_NAMES_new());
+namespace {
+
+// Appends a name of `type` (GEN_URI, GEN_DNS: both IA5Strings) to `names`.
+absl::Status pushName(GENERAL_NAMES* names, int type, const std::string& text) {
   GENERAL_NAME* name = GENERAL_NAME_new();
   ASN1_IA5STRING* value = ASN1_IA5STRING_new();
   if (names == nullptr || name == nullptr || value == nullptr ||
-      ASN1_STRING_set(value, uri.data(), static_cast<int>(uri.size())) != 1) {
+      ASN1_STRING_set(value, text.data(), static_cast<int>(text.size())) != 1) {
     GENERAL_NAME_free(name);
     ASN1_IA5STRING_free(value);
-    return openSslError("building a URI subjectAltName");
+    return openSslError("building a subjectAltName");
   }
-  GENERAL_NAME_set0_value(name, GEN_URI, value);
-  if (sk_GENERAL_NAME_push(names.get(), name) == 0) {
+  GENERAL_NAME_set0_value(name, type, value);
+  if (sk_GENERAL_NAME_push(names, name) == 0) {
     GENERAL_NAME_free(name);
-    return openSslError("building a URI subjectAltName");
+    return openSslError("building a subjectAltName");
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<GeneralNamesPtr> uriSubjectAltName(const std::string& uri) {
+  GeneralNamesPtr names(GENERAL_NAMES_new());
+  RETURN_IF_ERROR(pushName(names.get(), GEN_URI, uri));
   return names;
+}
+
+absl::Status addDnsName(GENERAL_NAMES* names, const std::string& dns_name) {
+  return pushName(names, GEN_DNS, dns_name);
 }
 
 absl::StatusOr<X509Ptr> buildCertificate(const CertSpec& spec, X509* issuer,

@@ -5,6 +5,7 @@
 // inject another extension value.
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -19,7 +20,9 @@ struct CertSpec {
   std::string organization;
   bool ca = false;
   int path_length = -1;  // CA only; -1: unlimited
-  std::string uri_san;   // empty: no subjectAltName
+  std::string uri_san;   // with dns_sans empty too: no subjectAltName
+  // DNS names, for serving certificates that clients check by host name (the operator's).
+  std::vector<std::string> dns_sans;
   absl::Time not_before;
   absl::Time not_after;
 };
@@ -32,5 +35,7 @@ absl::StatusOr<X509Ptr> buildCertificate(const CertSpec& spec, X509* issuer, EVP
 
 // A GENERAL_NAMES holding one URI.
 absl::StatusOr<GeneralNamesPtr> uriSubjectAltName(const std::string& uri);
+// Adds a DNS name to `names`.
+absl::Status addDnsName(GENERAL_NAMES* names, const std::string& dns_name);
 
 }  // namespace weft::common::identity

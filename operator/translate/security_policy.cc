@@ -1,6 +1,7 @@
 #include "operator/translate/security_policy.h"
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -467,10 +468,17 @@ void addReferencedPolicies(const SecurityPolicies& policies, api::NodeConfig& co
     referenced.insert(workload.authorization_policies().begin(),
                       workload.authorization_policies().end());
   }
+  // In "<namespace>/<name>" order, the order an agent on the config stream assembles them in,
+  // so the file and the stream give the agent the same config.
+  std::map<std::string, const api::AuthorizationPolicy*> by_name;
   for (const ValidAuthorizationPolicy& policy : policies.authorization) {
-    if (referenced.contains(absl::StrCat(policy.policy.namespace_(), "/", policy.policy.name()))) {
-      *config.add_authorization_policies() = policy.policy;
+    std::string name = absl::StrCat(policy.policy.namespace_(), "/", policy.policy.name());
+    if (referenced.contains(name)) {
+      by_name.emplace(std::move(name), &policy.policy);
     }
+  }
+  for (const auto& [name, policy] : by_name) {
+    *config.add_authorization_policies() = *policy;
   }
 }
 
