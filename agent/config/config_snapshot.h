@@ -30,6 +30,10 @@ struct WorkloadInfo {
   common::IpAddress ip;
   std::string workload_label;  // owner name when known, else the pod name (metrics label)
   bool mesh_enabled = false;
+  // The AuthorizationPolicies that select this pod, as indexes into
+  // config().authorization_policies(): resolved once here, so no one looks them up by name
+  // per connection.
+  std::vector<int> authorization_policies;
 };
 
 // A ready endpoint of a service port: where the proxy connects.
@@ -67,6 +71,7 @@ class ConfigSnapshot {
   // The local workload with pod UID `uid`, or nullptr.
   const WorkloadInfo* findWorkloadByUid(absl::string_view uid) const;
 
+  // In config order: workloads()[i] is config().workloads(i).
   std::span<const WorkloadInfo> workloads() const { return workloads_; }
   // Every captured VIP:port (TCP), for the BPF service map.
   std::span<const common::SocketAddress> serviceAddresses() const { return service_addresses_; }

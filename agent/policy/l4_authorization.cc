@@ -1,6 +1,8 @@
 #include "agent/policy/l4_authorization.h"
 
 #include <algorithm>
+#include <string>
+#include <tuple>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -26,12 +28,20 @@ bool wildcardMatches(absl::string_view pattern, absl::string_view value) {
   return pattern == value;
 }
 
+// `principal` is "<trust-domain>/ns/<ns>/sa/<sa>"; a pattern may carry "spiffe://".
+bool principalPatternMatches(absl::string_view pattern, absl::string_view principal) {
+  absl::ConsumePrefix(&pattern, "spiffe://");
+  return wildcardMatches(pattern, principal);
+}
+
 template <typename T, typename Pred>
 bool anyOf(const std::vector<T>& values, Pred pred) {
   return std::any_of(values.begin(), values.end(), pred);
 }
 
-bool sourceMatches(const PolicySource& source, const ConnectionAttributes& connection) {
+// `principal`: the peer's "<trust-domain>/ns/<ns>/sa/<sa>", made once per decision.
+bool sourceMatches(const PolicySource& source, const ConnectionAttributes& connection,
+                   absl::string_view principal) {
   const bool names_identity = !source.principals.empty() || !source.not_principals.empty() ||
                               !source.namespaces.empty() || !source.not_namespaces.empty();
   if (!names_identity) {
@@ -41,12 +51,14 @@ bool sourceMatches(const PolicySource& source, const ConnectionAttributes& conne
     return false;  // identity conditions need an authenticated peer
   }
   const SpiffeId& id = *connection.source;
-  auto principal = [&id](const std::string& p) { return principalMatches(p, id); };
+  auto is_principal = [principal](const std::string& p) {
+    return principalPatternMatches(p, principal);
+  };
   auto in_namespace = [&id](const std::string& ns) {
     return wildcardMatches(ns, id.namespace_name);
   };
-  return (source.principals.empty() || anyOf(source.principals, principal)) &&
-         !anyOf(source.not_principals, principal) &&
+  return (source.principals.empty() || anyOf(source.principals, is_principal)) &&
+         !anyOf(source.not_principals, is_principal) &&
          (source.namespaces.empty() || anyOf(source.namespaces, in_namespace)) &&
          !anyOf(source.not_namespaces, in_namespace);
 }
@@ -65,42 +77,55 @@ bool operationMatches(const PolicyOperation& operation, PolicyAction action, uin
   return portsMatch(operation, port);
 }
 
-bool ruleMatches(const PolicyRule& rule, PolicyAction action,
-                 const ConnectionAttributes& connection) {
+// What a decision needs of the connection, prepared once for all the policies it walks.
+struct Peer {
+  const ConnectionAttributes& connection;
+  std::string principal;  // empty for plaintext
+};
+
+bool ruleMatches(const PolicyRule& rule, PolicyAction action, const Peer& peer) {
   if (rule.has_l7_conditions && action == PolicyAction::kAllow) {
     return false;
   }
   const bool from = rule.from.empty() || anyOf(rule.from, [&](const PolicySource& s) {
-                      return sourceMatches(s, connection);
+                      return sourceMatches(s, peer.connection, peer.principal);
                     });
   const bool to = rule.to.empty() || anyOf(rule.to, [&](const PolicyOperation& o) {
-                    return operationMatches(o, action, connection.destination_port);
+                    return operationMatches(o, action, peer.connection.destination_port);
                   });
   return from && to;
 }
 
-bool policyMatches(const AuthorizationPolicy& policy, const ConnectionAttributes& connection) {
+bool policyMatches(const AuthorizationPolicy& policy, const Peer& peer) {
   return anyOf(policy.rules,
-               [&](const PolicyRule& rule) { return ruleMatches(rule, policy.action, connection); });
+               [&](const PolicyRule& rule) { return ruleMatches(rule, policy.action, peer); });
+}
+
+// (namespace, name) order, without building the "<namespace>/<name>" strings.
+bool nameLess(const AuthorizationPolicy& a, const AuthorizationPolicy& b) {
+  return std::tie(a.namespace_name, a.name) < std::tie(b.namespace_name, b.name);
 }
 
 // Policies are few per workload; the first match in name order keeps decisions (and the
 // policy named in logs) independent of the order the operator sent them in.
 const AuthorizationPolicy* firstMatch(absl::Span<const AuthorizationPolicy* const> policies,
-                                      PolicyAction action, const ConnectionAttributes& connection,
-                                      bool* any_of_action) {
+                                      PolicyAction action, const Peer& peer, bool* any_of_action) {
   const AuthorizationPolicy* match = nullptr;
   for (const AuthorizationPolicy* policy : policies) {
     if (policy->action != action) {
       continue;
     }
     *any_of_action = true;
-    if (policyMatches(*policy, connection) &&
-        (match == nullptr || policy->qualifiedName() < match->qualifiedName())) {
+    if ((match == nullptr || nameLess(*policy, *match)) && policyMatches(*policy, peer)) {
       match = policy;
     }
   }
   return match;
+}
+
+std::string principalOf(const SpiffeId& identity) {
+  return absl::StrCat(identity.trust_domain, "/ns/", identity.namespace_name, "/sa/",
+                      identity.service_account);
 }
 
 }  // namespace
@@ -118,33 +143,28 @@ const char* actionName(PolicyAction action) {
 }
 
 bool principalMatches(const std::string& pattern, const SpiffeId& identity) {
-  absl::string_view wanted = pattern;
-  absl::ConsumePrefix(&wanted, "spiffe://");
-  const std::string principal = absl::StrCat(identity.trust_domain, "/ns/",
-                                             identity.namespace_name, "/sa/",
-                                             identity.service_account);
-  return wildcardMatches(wanted, principal);
+  return principalPatternMatches(pattern, principalOf(identity));
 }
 
 AuthorizationDecision authorize(absl::Span<const AuthorizationPolicy* const> policies,
                                 const ConnectionAttributes& connection) {
+  const Peer peer{.connection = connection,
+                  .principal = connection.source ? principalOf(*connection.source) : ""};
   AuthorizationDecision decision;
   for (const AuthorizationPolicy* policy : policies) {
-    if (policy->action == PolicyAction::kAudit && policyMatches(*policy, connection)) {
+    if (policy->action == PolicyAction::kAudit && policyMatches(*policy, peer)) {
       decision.audited.push_back(policy);
     }
   }
   bool any_deny = false;
-  if (const AuthorizationPolicy* deny =
-          firstMatch(policies, PolicyAction::kDeny, connection, &any_deny)) {
+  if (const AuthorizationPolicy* deny = firstMatch(policies, PolicyAction::kDeny, peer, &any_deny)) {
     decision.allowed = false;
     decision.policy = deny;
     decision.reason = absl::StrCat("denied by DENY policy ", deny->qualifiedName());
     return decision;
   }
   bool any_allow = false;
-  const AuthorizationPolicy* allow =
-      firstMatch(policies, PolicyAction::kAllow, connection, &any_allow);
+  const AuthorizationPolicy* allow = firstMatch(policies, PolicyAction::kAllow, peer, &any_allow);
   if (allow != nullptr) {
     decision.policy = allow;
     decision.reason = absl::StrCat("allowed by ALLOW policy ", allow->qualifiedName());

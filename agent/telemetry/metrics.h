@@ -93,6 +93,11 @@ class Metrics {
   }
   void setConfigStreamConnected(bool connected) { stream_connected_->Set(connected ? 1 : 0); }
   void observeRtt(const RttLabels& labels, double seconds);
+  // The counter weft_authorization_decisions_total{policy, action, decision}. Thread-safe;
+  // resolved once per policy when a config snapshot is compiled (policy/inbound_authorizer.h),
+  // so the label set stays bounded by the policies in the config.
+  prometheus::Counter* authorizationDecisions(const std::string& policy, absl::string_view action,
+                                              absl::string_view decision);
 
   // The Prometheus text exposition format of every metric.
   std::string render() const;
@@ -105,6 +110,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* sent_;
   prometheus::Family<prometheus::Counter>* received_;
   prometheus::Family<prometheus::Histogram>* rtt_;
+  prometheus::Family<prometheus::Counter>* authorization_;
   std::array<prometheus::Counter*, static_cast<size_t>(FailureReason::kCount)> failures_;
   std::array<prometheus::Counter*, static_cast<size_t>(RelayMode::kCount)> relays_;
   std::array<prometheus::Counter*, static_cast<size_t>(FastPathFallbackReason::kCount)>

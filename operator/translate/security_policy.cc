@@ -121,7 +121,7 @@ absl::StatusOr<std::vector<uint32_t>> portList(const Json& object, const char* k
                             : item.is_string() && absl::SimpleAtoi(item.get<std::string>(), &port);
     if (!parsed || port == 0 || port > 65535) {
       return fieldError(absl::StrCat(field, "[", i, "]"),
-                        absl::StrCat("'", item.dump(), "' is not a port (1-65535)"));
+                        absl::StrCat(item.dump(), " is not a port (1-65535)"));
     }
     out.push_back(port);
   }
@@ -297,8 +297,8 @@ absl::StatusOr<api::MtlsMode> parseMode(const Json& json, const std::string& pat
   if (mode == "STRICT") return api::STRICT;
   if (mode == "PERMISSIVE") return api::PERMISSIVE;
   if (mode == "DISABLE") return api::DISABLE;
-  return fieldError(path + ".mode", absl::StrCat("'", json["mode"].dump(),
-                                                 "' is not one of UNSET, STRICT, PERMISSIVE, "
+  return fieldError(path + ".mode", absl::StrCat(json["mode"].dump(),
+                                                 " is not one of UNSET, STRICT, PERMISSIVE, "
                                                  "DISABLE"));
 }
 
@@ -347,8 +347,8 @@ absl::StatusOr<ValidAuthorizationPolicy> validateAuthorizationPolicy(
   } else if (action == "CUSTOM") {
     return fieldError("spec.action", "CUSTOM (external authorization) is not supported by weft");
   } else {
-    return fieldError("spec.action", absl::StrCat("'", spec["action"].dump(),
-                                                  "' is not one of ALLOW, DENY, AUDIT"));
+    return fieldError("spec.action", absl::StrCat(spec["action"].dump(),
+                                                  " is not one of ALLOW, DENY, AUDIT"));
   }
   RETURN_IF_ERROR(forEachItem(spec, "rules", nullptr, "spec", [&](const Json& j, auto p) {
     auto rule = parseRule(j, p);
@@ -390,8 +390,7 @@ absl::StatusOr<ValidPeerAuthentication> validatePeerAuthentication(
   return out;
 }
 
-MtlsSettings resolveMtls(const Pod& pod, const std::vector<const ValidPeerAuthentication*>& all,
-                         api::MtlsMode fallback) {
+MtlsSettings resolveMtls(const Pod& pod, const std::vector<const ValidPeerAuthentication*>& all) {
   // The candidates that select the pod, most specific first; callers pass them sorted by
   // key, and stable_sort keeps that order among equals.
   std::vector<const ValidPeerAuthentication*> selecting;
@@ -403,7 +402,7 @@ MtlsSettings resolveMtls(const Pod& pod, const std::vector<const ValidPeerAuthen
   std::stable_sort(selecting.begin(), selecting.end(), [](const auto* a, const auto* b) {
     return specificity(a->selector) > specificity(b->selector);
   });
-  MtlsSettings settings{.mode = fallback};
+  MtlsSettings settings;
   for (const ValidPeerAuthentication* policy : selecting) {
     if (policy->mode != api::MTLS_MODE_UNSPECIFIED) {
       settings.mode = policy->mode;
@@ -454,8 +453,7 @@ void applySecurityPolicies(const SecurityPolicies& policies, const Pod& pod,
   for (const ValidPeerAuthentication& policy : policies.peer_authentication) {
     peer.push_back(&policy);
   }
-  // Unspecified when nothing sets a mode: the agent's default (PERMISSIVE) applies.
-  const MtlsSettings mtls = resolveMtls(pod, peer, api::MTLS_MODE_UNSPECIFIED);
+  const MtlsSettings mtls = resolveMtls(pod, peer);
   workload.set_mtls_mode(mtls.mode);
   for (const auto& [port, mode] : mtls.port_modes) {
     (*workload.mutable_port_mtls_modes())[port] = mode;

@@ -51,16 +51,16 @@ absl::StatusOr<ValidPeerAuthentication> validatePeerAuthentication(
     const CustomResource& resource);
 
 // The mTLS mode of `pod`: the most specific PeerAuthentication that sets a mode wins
-// (workload selector, then namespace-wide, then mesh-wide); `fallback` when none does.
+// (workload selector, then namespace-wide, then mesh-wide); unspecified when none does, and
+// the agent applies its default (agent/policy/mtls_mode.h: the one place that decides it).
 // Port-level modes come only from a workload-selector policy, as in Istio. Among policies of
 // the same specificity the first in `all` wins (callers pass them sorted by key), so the
 // result is deterministic.
 struct MtlsSettings {
-  api::v1alpha1::MtlsMode mode = api::v1alpha1::PERMISSIVE;
+  api::v1alpha1::MtlsMode mode = api::v1alpha1::MTLS_MODE_UNSPECIFIED;
   std::map<uint32_t, api::v1alpha1::MtlsMode> port_modes = {};
 };
-MtlsSettings resolveMtls(const Pod& pod, const std::vector<const ValidPeerAuthentication*>& all,
-                         api::v1alpha1::MtlsMode fallback);
+MtlsSettings resolveMtls(const Pod& pod, const std::vector<const ValidPeerAuthentication*>& all);
 
 // Every valid security policy of a snapshot, in key order; the invalid ones are left out
 // with a warning (the rest of the config is still good).

@@ -80,7 +80,7 @@ TEST_CASE("action defaults to ALLOW; no rules stays no rules, an empty rule stay
 
 TEST_CASE("bad AuthorizationPolicies are refused with the field and the reason") {
   const std::pair<const char*, const char*> cases[] = {
-      {R"({"action": "ALOW"})", "spec.action: '\"ALOW\"' is not one of ALLOW, DENY, AUDIT"},
+      {R"({"action": "ALOW"})", "spec.action: \"ALOW\" is not one of ALLOW, DENY, AUDIT"},
       {R"({"action": "CUSTOM"})", "spec.action: CUSTOM (external authorization) is not supported"},
       {R"({"rules": [{"from": [{"source": {"principals": ["cluster.local/ns/demo"]}}]}]})",
        "spec.rules[0].from[0].source.principals[0]: 'cluster.local/ns/demo' is not "
@@ -88,9 +88,9 @@ TEST_CASE("bad AuthorizationPolicies are refused with the field and the reason")
       {R"({"rules": [{"from": [{"source": {"principals": ["a*b*"]}}]}]})",
        "spec.rules[0].from[0].source.principals[0]: 'a*b*': a wildcard '*' may appear once"},
       {R"({"rules": [{"to": [{"operation": {"ports": ["http"]}}]}]})",
-       "spec.rules[0].to[0].operation.ports[0]: '\"http\"' is not a port (1-65535)"},
+       "spec.rules[0].to[0].operation.ports[0]: \"http\" is not a port (1-65535)"},
       {R"({"rules": [{"to": [{"operation": {"ports": [70000]}}]}]})",
-       "spec.rules[0].to[0].operation.ports[0]: '70000' is not a port"},
+       "spec.rules[0].to[0].operation.ports[0]: 70000 is not a port"},
       {R"({"rules": [{"from": [{"source": {"ipBlocks": ["10.0.0.0/8"]}}]}]})",
        "spec.rules[0].from[0].source.ipBlocks: is not supported by weft yet"},
       {R"({"rules": [{"form": []}]})", "spec.rules[0].form: unknown field (known: from, to, when)"},
@@ -150,7 +150,7 @@ TEST_CASE("PeerAuthentication modes and port-level exceptions") {
 
   const std::pair<const char*, const char*> bad[] = {
       {R"({"mtls": {"mode": "strict"}})",
-       "spec.mtls.mode: '\"strict\"' is not one of UNSET, STRICT, PERMISSIVE, DISABLE"},
+       "spec.mtls.mode: \"strict\" is not one of UNSET, STRICT, PERMISSIVE, DISABLE"},
       {R"({"portLevelMtls": {"9090": {"mode": "DISABLE"}}})",
        "spec.portLevelMtls: needs spec.selector"},
       {R"({"selector": {"matchLabels": {}}, "portLevelMtls": {"0": {"mode": "DISABLE"}}})",
@@ -179,15 +179,16 @@ TEST_CASE("the most specific PeerAuthentication that sets a mode decides") {
   const Pod db = pod("demo", {{"app", "db"}});
   const Pod elsewhere = pod("other", {{"app", "web"}});
 
-  const auto web_settings = resolveMtls(web, {&mesh, &ns, &workload}, api::PERMISSIVE);
+  const auto web_settings = resolveMtls(web, {&mesh, &ns, &workload});
   CHECK(web_settings.mode == api::DISABLE);
   CHECK(web_settings.port_modes.at(9090) == api::STRICT);
-  CHECK(resolveMtls(db, {&mesh, &ns, &workload, &inherit}, api::PERMISSIVE).mode ==
+  CHECK(resolveMtls(db, {&mesh, &ns, &workload, &inherit}).mode ==
         api::PERMISSIVE);  // UNSET inherits the namespace's
-  CHECK(resolveMtls(db, {&mesh, &inherit}, api::PERMISSIVE).mode == api::STRICT);
-  CHECK(resolveMtls(elsewhere, {&mesh, &ns, &workload}, api::PERMISSIVE).mode == api::STRICT);
-  CHECK(resolveMtls(elsewhere, {&ns, &workload}, api::DISABLE).mode == api::DISABLE);
-  CHECK(resolveMtls(elsewhere, {}, api::PERMISSIVE).port_modes.empty());
+  CHECK(resolveMtls(db, {&mesh, &inherit}).mode == api::STRICT);
+  CHECK(resolveMtls(elsewhere, {&mesh, &ns, &workload}).mode == api::STRICT);
+  // Nothing sets a mode: left unspecified, for the agent's default.
+  CHECK(resolveMtls(elsewhere, {&ns, &workload}).mode == api::MTLS_MODE_UNSPECIFIED);
+  CHECK(resolveMtls(elsewhere, {}).port_modes.empty());
 }
 
 }  // namespace
