@@ -1,16 +1,45 @@
 #include "agent/admin/admin_routes.h"
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "agent/config/config_loader.h"
+#include "agent/policy/peer_authentication.h"
 #include "common/http/prometheus_routes.h"
 
 namespace weft::agent::admin {
 
 using common::http::Request;
 using common::http::Response;
+
+namespace {
+
+// What inbound connections to each workload meet, with the defaults applied: the config
+// shows an unset mTLS mode as MTLS_MODE_UNSPECIFIED, which must not read as "off".
+nlohmann::json inboundPolicies(const config::ConfigSnapshot& snapshot) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const api::v1alpha1::Workload& w : snapshot.config().workloads()) {
+    nlohmann::json ports = nlohmann::json::object();
+    for (const auto& [port, mode] : w.port_mtls_modes()) {
+      ports[std::to_string(port)] =
+          std::string(policy::mtlsModeName(policy::effectiveMtlsMode(w, port)));
+    }
+    out[w.namespace_() + "/" + w.name()] = {
+        {"ip", w.ip()},
+        {"authorization_policies", nlohmann::json(std::vector<std::string>(
+                                       w.authorization_policies().begin(),
+                                       w.authorization_policies().end()))},
+        {"mtls_mode", std::string(policy::mtlsModeName(policy::workloadMtlsMode(w)))},
+        {"port_mtls_modes", std::move(ports)},
+    };
+  }
+  return out;
+}
+
+}  // namespace
 
 std::string configDump(const config::ConfigSnapshot& snapshot, const ConfigSource& source) {
   nlohmann::json dump;
@@ -21,6 +50,7 @@ std::string configDump(const config::ConfigSnapshot& snapshot, const ConfigSourc
   // Protobuf prints valid JSON; parsing without exceptions keeps a surprise from throwing.
   dump["config"] = nlohmann::json::parse(config::nodeConfigToJson(snapshot.config()), nullptr,
                                          /*allow_exceptions=*/false);
+  dump["inbound"] = inboundPolicies(snapshot);
   return dump.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

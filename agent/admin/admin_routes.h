@@ -33,7 +33,9 @@ struct AdminSources {
 void addAdminRoutes(common::http::Server& server, AdminSources sources);
 
 // The /config_dump document: {"version", "loaded_at" (RFC 3339), "source": {"kind",
-// "location"}, "config" (NodeConfig JSON)}.
+// "location"}, "config" (NodeConfig JSON), "inbound": {"<namespace>/<pod>": {"ip",
+// "authorization_policies" (names), "mtls_mode", "port_mtls_modes" (port → mode)}}, the
+// mTLS modes as the agent applies them (defaults filled in)}.
 std::string configDump(const config::ConfigSnapshot& snapshot, const ConfigSource& source = {});
 
 // The /debug/certificates document: {"certificates": [{"identity", "issued", "serial",

@@ -97,6 +97,9 @@ class SnapshotBuilder {
         !valid.ok()) {
       return invalid("mesh.trust_domain", valid.message());
     }
+    for (int i = 0; i < config.authorization_policies_size(); ++i) {
+      RETURN_IF_ERROR(addAuthorizationPolicy(i, config.authorization_policies(i)));
+    }
     for (int i = 0; i < config.workloads_size(); ++i) {
       RETURN_IF_ERROR(addWorkload(i, config.workloads(i)));
     }
@@ -129,6 +132,8 @@ class SnapshotBuilder {
       ASSIGN_OR_RETURN(identity, identityOf(path, w.namespace_(),
                                             labelOr(w.service_account(), "default")));
     }
+    ASSIGN_OR_RETURN(std::vector<int> policies, policiesOf(path, w));
+    RETURN_IF_ERROR(checkMtls(path, w));
     snapshot_->workloads_.push_back(WorkloadInfo{
         .name = w.name(),
         .namespace_name = w.namespace_(),
@@ -138,7 +143,68 @@ class SnapshotBuilder {
         .workload_label = labelOr(w.workload_name(), w.name()),
         .mesh_enabled = w.mesh_enabled(),
         .identity = std::move(identity),
+        .authorization_policies = std::move(policies),
     });
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<int>> policiesOf(const std::string& path,
+                                              const api::v1alpha1::Workload& w) {
+    std::vector<int> indexes;
+    for (int p = 0; p < w.authorization_policies_size(); ++p) {
+      const std::string& name = w.authorization_policies(p);
+      auto it = policy_by_name_.find(name);
+      if (it == policy_by_name_.end()) {
+        return invalid(absl::StrCat(path, ".authorization_policies[", p, "]"),
+                       absl::StrCat(quoted(name), " is not in authorization_policies"));
+      }
+      indexes.push_back(it->second);
+    }
+    return indexes;
+  }
+
+  static absl::Status checkMtls(const std::string& path, const api::v1alpha1::Workload& w) {
+    if (!api::v1alpha1::MtlsMode_IsValid(w.mtls_mode())) {
+      return invalid(absl::StrCat(path, ".mtls_mode"),
+                     absl::StrCat(w.mtls_mode(), " is not an mTLS mode"));
+    }
+    for (const auto& [port, mode] : w.port_mtls_modes()) {
+      const std::string port_path = absl::StrCat(path, ".port_mtls_modes[", port, "]");
+      RETURN_IF_ERROR(parsePort(port_path, port).status());
+      if (!api::v1alpha1::MtlsMode_IsValid(mode)) {
+        return invalid(port_path, absl::StrCat(mode, " is not an mTLS mode"));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // What the evaluator relies on: a known action and real ports. Patterns need no check: one
+  // that cannot match (a typo) is the operator's to refuse, and matches nothing here.
+  absl::Status addAuthorizationPolicy(int index, const api::v1alpha1::AuthorizationPolicy& p) {
+    const std::string path = absl::StrCat("authorization_policies[", index, "]");
+    RETURN_IF_ERROR(requireNonEmpty(absl::StrCat(path, ".name"), p.name()));
+    RETURN_IF_ERROR(requireNonEmpty(absl::StrCat(path, ".namespace"), p.namespace_()));
+    if (!api::v1alpha1::AuthorizationPolicy::Action_IsValid(p.action())) {
+      return invalid(absl::StrCat(path, ".action"), absl::StrCat(p.action(), " is not an action"));
+    }
+    for (int r = 0; r < p.rules_size(); ++r) {
+      for (int o = 0; o < p.rules(r).to_size(); ++o) {
+        const api::v1alpha1::AuthorizationOperation& op = p.rules(r).to(o);
+        const std::string op_path = absl::StrCat(path, ".rules[", r, "].to[", o, "]");
+        for (int i = 0; i < op.ports_size(); ++i) {
+          RETURN_IF_ERROR(parsePort(absl::StrCat(op_path, ".ports[", i, "]"), op.ports(i)).status());
+        }
+        for (int i = 0; i < op.not_ports_size(); ++i) {
+          RETURN_IF_ERROR(
+              parsePort(absl::StrCat(op_path, ".not_ports[", i, "]"), op.not_ports(i)).status());
+        }
+      }
+    }
+    const std::string name = absl::StrCat(p.namespace_(), "/", p.name());
+    if (auto [it, fresh] = policy_by_name_.try_emplace(name, index); !fresh) {
+      return invalid(path, absl::StrCat(quoted(name), " is already authorization_policies[",
+                                        it->second, "]"));
+    }
     return absl::OkStatus();
   }
 
@@ -262,6 +328,7 @@ class SnapshotBuilder {
 
   std::shared_ptr<ConfigSnapshot> snapshot_;
   absl::flat_hash_map<common::SocketAddress, int> vip_owner_;
+  absl::flat_hash_map<std::string, int> policy_by_name_;  // "<namespace>/<name>" → index
 };
 
 absl::StatusOr<ConfigSnapshotPtr> buildSnapshot(NodeConfig config, absl::string_view node_name,

@@ -34,6 +34,10 @@ struct WorkloadInfo {
   bool mesh_enabled = false;
   // Enrolled workloads: the identity whose SVID this agent holds for them.
   std::optional<common::identity::SpiffeId> identity;
+  // The AuthorizationPolicies that select this pod, as indexes into
+  // config().authorization_policies(): resolved once here, so no one looks them up by name
+  // per connection.
+  std::vector<int> authorization_policies;
 };
 
 // A ready endpoint of a service port: where the proxy connects.
@@ -79,6 +83,7 @@ class ConfigSnapshot {
   // The local workload with pod UID `uid`, or nullptr.
   const WorkloadInfo* findWorkloadByUid(absl::string_view uid) const;
 
+  // In config order: workloads()[i] is config().workloads(i).
   std::span<const WorkloadInfo> workloads() const { return workloads_; }
   // Every captured VIP:port (TCP), for the BPF service map.
   std::span<const common::SocketAddress> serviceAddresses() const { return service_addresses_; }

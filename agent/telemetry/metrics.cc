@@ -103,6 +103,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
               .Name("weft_tcp_rtt_seconds")
               .Help("Smoothed RTT of captured connections, measured by sockops at close.")
               .Register(r);
+  authorization_ = counterFamily(
+      r, "weft_authorization_decisions_total",
+      "Inbound connections decided by L4 authorization: the policy that decided (empty when "
+      "none did), its action (ALLOW, DENY, or none), and the decision (allow, deny). Each "
+      "matching AUDIT policy counts the connection once more, with action AUDIT.");
   auto* failures = counterFamily(r, "weft_proxy_failures_total",
                                  "Connections the proxy refused, reset or cut, by reason.");
   for (size_t i = 0; i < failures_.size(); ++i) {
@@ -198,6 +203,13 @@ void Metrics::setCertificateExpiry(const std::string& identity, absl::Time not_a
 void Metrics::removeCertificateExpiry(const std::string& identity) {
   // Add returns the existing series: the way to find it for Remove.
   certificate_expiry_->Remove(&certificate_expiry_->Add({{"identity", identity}}));
+}
+
+prometheus::Counter* Metrics::authorizationDecisions(const std::string& policy,
+                                                     absl::string_view action,
+                                                     absl::string_view decision) {
+  return &authorization_->Add(
+      {{"policy", policy}, {"action", std::string(action)}, {"decision", std::string(decision)}});
 }
 
 std::string Metrics::render() const {

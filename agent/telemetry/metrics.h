@@ -116,6 +116,11 @@ class Metrics {
   void addCollectable(std::shared_ptr<prometheus::Collectable> collectable) {
     collectables_.push_back(std::move(collectable));
   }
+  // The counter weft_authorization_decisions_total{policy, action, decision}. Thread-safe;
+  // resolved once per policy when a config snapshot is compiled (policy/inbound_authorizer.h),
+  // so the label set stays bounded by the policies in the config.
+  prometheus::Counter* authorizationDecisions(const std::string& policy, absl::string_view action,
+                                              absl::string_view decision);
 
   // The Prometheus text exposition format of every metric.
   std::string render() const;
@@ -131,6 +136,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* sent_;
   prometheus::Family<prometheus::Counter>* received_;
   prometheus::Family<prometheus::Histogram>* rtt_;
+  prometheus::Family<prometheus::Counter>* authorization_;
   std::array<prometheus::Counter*, static_cast<size_t>(FailureReason::kCount)> failures_;
   std::array<prometheus::Counter*, static_cast<size_t>(RelayMode::kCount)> relays_;
   std::array<prometheus::Counter*, static_cast<size_t>(FastPathFallbackReason::kCount)>

@@ -24,6 +24,9 @@ std::string workloadKey(const api::v1alpha1::Workload& w) {
 std::string serviceKey(const api::v1alpha1::Service& s) {
   return absl::StrCat(s.namespace_(), "/", s.name());
 }
+std::string policyKey(const api::v1alpha1::AuthorizationPolicy& p) {
+  return absl::StrCat(p.namespace_(), "/", p.name());
+}
 
 template <typename Message, typename SetBody>
 void addResource(TypeResources& out, std::string name, const Message& body, SetBody set_body) {
@@ -44,6 +47,9 @@ absl::StatusOr<std::string> keyOf(absl::string_view type, const Resource& resour
   }
   if (type == kMeshType && resource.has_mesh()) {
     return std::string(kMeshType);
+  }
+  if (type == kAuthorizationPoliciesType && resource.has_authorization_policy()) {
+    return policyKey(resource.authorization_policy());
   }
   return absl::InvalidArgumentError(absl::StrCat(type, " resource \"", resource.name(),
                                                  "\": its body is not a ", type, " resource"));
@@ -78,7 +84,10 @@ std::string contentVersion(const google::protobuf::Message& message) {
 }
 
 ResourceSet resourcesOf(const NodeConfig& config) {
-  ResourceSet set{{kWorkloadsType, {}}, {kServicesType, {}}, {kMeshType, {}}};
+  ResourceSet set{{kWorkloadsType, {}},
+                  {kServicesType, {}},
+                  {kAuthorizationPoliciesType, {}},
+                  {kMeshType, {}}};
   for (const auto& workload : config.workloads()) {
     addResource(
         set[kWorkloadsType], workloadKey(workload), workload,
@@ -88,6 +97,11 @@ ResourceSet resourcesOf(const NodeConfig& config) {
     addResource(
         set[kServicesType], serviceKey(service), service,
         [](Resource & r) -> auto& { return *r.mutable_service(); });
+  }
+  for (const auto& policy : config.authorization_policies()) {
+    addResource(
+        set[kAuthorizationPoliciesType], policyKey(policy), policy,
+        [](Resource & r) -> auto& { return *r.mutable_authorization_policy(); });
   }
   if (config.has_mesh()) {
     addResource(
@@ -154,6 +168,11 @@ NodeConfig assemble(const ResourceSet& set, absl::string_view node_name,
   }
   if (auto it = set.find(kMeshType); it != set.end() && !it->second.empty()) {
     *config.mutable_mesh() = it->second.begin()->second->mesh();
+  }
+  if (auto it = set.find(kAuthorizationPoliciesType); it != set.end()) {
+    for (const auto& [name, resource] : it->second) {
+      *config.add_authorization_policies() = resource->authorization_policy();
+    }
   }
   return config;
 }

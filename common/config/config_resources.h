@@ -19,6 +19,8 @@ namespace weft::common::config {
 inline constexpr char kWorkloadsType[] = "workloads";  // keyed by pod uid
 inline constexpr char kServicesType[] = "services";    // keyed by "<namespace>/<name>"
 inline constexpr char kMeshType[] = "mesh";            // one resource, named kMeshType
+// Keyed by "<namespace>/<name>", the name workloads list them by.
+inline constexpr char kAuthorizationPoliciesType[] = "authorization_policies";
 
 using ResourcePtr = std::shared_ptr<const api::v1alpha1::Resource>;
 // Name → resource of one type; ordered, so assembly and diffs are deterministic.

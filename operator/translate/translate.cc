@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "common/config/config_resources.h"
 #include "common/net/address.h"
+#include "operator/translate/security_policy.h"
 #include "operator/translate/service_translation.h"
 
 namespace weft::op {
@@ -26,7 +27,8 @@ common::IpAddress ipOf(const std::string& text) {
   return common::IpAddress::Parse(text).value_or(common::IpAddress());
 }
 
-api::v1alpha1::Workload workloadOf(const SourceSnapshot& snapshot, const Pod& pod) {
+api::v1alpha1::Workload workloadOf(const SourceSnapshot& snapshot,
+                                   const SecurityPolicies& policies, const Pod& pod) {
   api::v1alpha1::Workload w;
   w.set_name(pod.name);
   w.set_namespace_(pod.namespace_name);
@@ -35,12 +37,14 @@ api::v1alpha1::Workload workloadOf(const SourceSnapshot& snapshot, const Pod& po
   w.set_ip(pod.ips.front());
   w.set_workload_name(pod.workload_name);
   w.set_mesh_enabled(meshEnabled(snapshot, pod));
+  applySecurityPolicies(policies, pod, w);
   return w;
 }
 
 // Pods by node. A pod's uid and IP must be unique on its node (the agent finds pods by
 // them and rejects a config that repeats one); a repeat is left out with a warning.
-void addWorkloads(const SourceSnapshot& snapshot, Translation& out) {
+void addWorkloads(const SourceSnapshot& snapshot, const SecurityPolicies& policies,
+                  Translation& out) {
   absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, std::string>> uids;
   absl::flat_hash_map<std::string, absl::flat_hash_map<common::IpAddress, std::string>> ips;
   for (const auto& [key, pod] : snapshot.pods()) {
@@ -64,7 +68,7 @@ void addWorkloads(const SourceSnapshot& snapshot, Translation& out) {
                                           pod.ips.front(), " is also Pod ", it->second, "'s"));
       continue;
     }
-    *config.add_workloads() = workloadOf(snapshot, pod);
+    *config.add_workloads() = workloadOf(snapshot, policies, pod);
   }
 }
 
@@ -123,11 +127,13 @@ bool hasEnrolledWorkload(const NodeConfig& config) {
 
 Translation translate(const SourceSnapshot& snapshot, const TranslationOptions& options) {
   Translation out;
-  addWorkloads(snapshot, out);
+  const SecurityPolicies policies = validateSecurityPolicies(snapshot, out.warnings);
+  addWorkloads(snapshot, policies, out);
   const std::vector<api::v1alpha1::Service> services = translateServices(snapshot, out.warnings);
   for (auto& [node, config] : out.configs) {
     config.set_node_name(node);
     config.mutable_mesh()->set_trust_domain(options.trust_domain);
+    addReferencedPolicies(policies, config);
     if (hasEnrolledWorkload(config)) {
       for (const api::v1alpha1::Service& service : services) {
         *config.add_services() = service;

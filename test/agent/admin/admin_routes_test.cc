@@ -134,6 +134,31 @@ TEST_CASE("/debug/certificates says why there are none in file mode") {
                                     "this agent runs with --config\n"});
 }
 
+TEST_CASE("/config_dump shows each workload's policies and mTLS modes, defaults filled in") {
+  AdminUnderTest admin;
+  admin.loadConfig();
+  const auto [status, body] = admin.get("/config_dump");
+  REQUIRE(status == 200);
+  const auto dump = nlohmann::json::parse(body, nullptr, false);
+  REQUIRE_FALSE(dump.is_discarded());
+  CHECK(dump["config"]["authorization_policies"][0]["name"] == "from-default");
+  CHECK(dump["config"]["authorization_policies"][0]["rules"][0]["to"][0]["ports"][0] == 8080);
+  CHECK(dump["config"]["workloads"][0]["authorization_policies"][0] == "default/from-default");
+  CHECK(dump["config"]["workloads"][0]["mtls_mode"] == "STRICT");
+
+  const auto& client = dump["inbound"]["default/client-7d9f"];
+  CHECK(client["ip"] == "10.244.1.10");
+  CHECK(client["authorization_policies"] == nlohmann::json{"default/from-default"});
+  CHECK(client["mtls_mode"] == "STRICT");
+  CHECK(client["port_mtls_modes"] == nlohmann::json{{"15021", "PERMISSIVE"}});
+  // Nothing set for batch-1: unspecified in the config, the agent applies PERMISSIVE.
+  CHECK(dump["config"]["workloads"][1]["mtls_mode"] == "MTLS_MODE_UNSPECIFIED");
+  const auto& batch = dump["inbound"]["jobs/batch-1"];
+  CHECK(batch["mtls_mode"] == "PERMISSIVE");
+  CHECK(batch["authorization_policies"] == nlohmann::json::array());
+  CHECK(batch["port_mtls_modes"] == nlohmann::json::object());
+}
+
 TEST_CASE("paths outside the admin routes are 404") {
   AdminUnderTest admin;
   CHECK(admin.get("/debug/nothing").first == 404);

@@ -142,6 +142,16 @@ TEST_CASE("an enrolled endpoint on another node without its node's address gets 
   CHECK(web->endpoints[0].pod_name == "web-a");
 }
 
+TEST_CASE("each workload lists the policies that select it, resolved once") {
+  auto snapshot = buildSnapshot(goodConfig(), "node1", kLoadTime);
+  REQUIRE(snapshot.ok());
+  const WorkloadInfo* client = (*snapshot)->findWorkload(*IpAddress::Parse("10.244.1.10"));
+  REQUIRE(client != nullptr);
+  REQUIRE(client->authorization_policies == std::vector<int>{0});
+  CHECK((*snapshot)->config().authorization_policies(0).name() == "from-default");
+  CHECK((*snapshot)->findWorkload(*IpAddress::Parse("10.244.1.11"))->authorization_policies.empty());
+}
+
 TEST_CASE("each invalid field is rejected with its path and value") {
   struct Case {
     const char* what;
@@ -204,6 +214,38 @@ TEST_CASE("each invalid field is rejected with its path and value") {
        "workloads[0].service_account: invalid SPIFFE ID parts: service account \"a/b\" is not "
        "a Kubernetes name (dot-separated lowercase letters, digits and '-', each part starting "
        "and ending with a letter or digit)"},
+      {"a workload names a policy the config does not have",
+       [](NodeConfig& c) { c.mutable_workloads(1)->add_authorization_policies("jobs/nope"); },
+       "workloads[1].authorization_policies[0]: \"jobs/nope\" is not in authorization_policies"},
+      {"two policies with one name",
+       [](NodeConfig& c) { *c.add_authorization_policies() = c.authorization_policies(0); },
+       "authorization_policies[1]: \"default/from-default\" is already "
+       "authorization_policies[0]"},
+      {"policy without namespace",
+       [](NodeConfig& c) { c.mutable_authorization_policies(0)->clear_namespace_(); },
+       "authorization_policies[0].namespace: must not be empty"},
+      {"policy port above range",
+       [](NodeConfig& c) {
+         c.mutable_authorization_policies(0)->mutable_rules(0)->mutable_to(0)->add_not_ports(
+             65536);
+       },
+       "authorization_policies[0].rules[0].to[0].not_ports[0]: 65536 is not a port (1-65535)"},
+      {"unknown policy action",
+       [](NodeConfig& c) {
+         c.mutable_authorization_policies(0)->set_action(
+             static_cast<api::v1alpha1::AuthorizationPolicy::Action>(3));
+       },
+       "authorization_policies[0].action: 3 is not an action"},
+      {"unknown mTLS mode",
+       [](NodeConfig& c) {
+         c.mutable_workloads(0)->set_mtls_mode(static_cast<api::v1alpha1::MtlsMode>(9));
+       },
+       "workloads[0].mtls_mode: 9 is not an mTLS mode"},
+      {"mTLS port zero",
+       [](NodeConfig& c) {
+         (*c.mutable_workloads(0)->mutable_port_mtls_modes())[0] = api::v1alpha1::STRICT;
+       },
+       "workloads[0].port_mtls_modes[0]: 0 is not a port (1-65535)"},
       {"unknown load balancer number",
        [](NodeConfig& c) {
          c.mutable_services(0)->set_load_balancer(static_cast<api::v1alpha1::LoadBalancer>(7));

@@ -1,7 +1,10 @@
 #include "agent/config/streamed_config.h"
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "operator/distribute/config_delta.h"
 #include "test/common/config/synthetic_config.h"
 
@@ -75,6 +78,57 @@ TEST_CASE("an invalid result is rejected with its reason and the last good confi
   CHECK(again.deltas(0).resources(0).name() == "demo/svc-2");
   CHECK(answer("n1", rejected.status()).error_detail() == rejected.status().message());
   CHECK(answer("n1", absl::OkStatus()).error_detail().empty());
+}
+
+// syntheticConfig(2) with an ALLOW and a DENY policy selecting pod-0.
+NodeConfig withPolicies() {
+  NodeConfig config = test::syntheticConfig(2);
+  for (const char* name : {"allow-web", "deny-batch"}) {
+    auto* policy = config.add_authorization_policies();
+    policy->set_name(name);
+    policy->set_namespace_("demo");
+    policy->add_rules()->add_from()->add_namespaces("web");
+    config.mutable_workloads(0)->add_authorization_policies(absl::StrCat("demo/", name));
+  }
+  config.mutable_authorization_policies(1)->set_action(api::v1alpha1::AuthorizationPolicy::DENY);
+  return config;
+}
+
+TEST_CASE("authorization policies travel as resources; a change sends the one that changed") {
+  StreamedConfig agent("node1");
+  const NodeConfig before = withPolicies();
+  auto snapshot = agent.apply(responseFor(agent, before), kNow);
+  REQUIRE(snapshot.ok());
+  CHECK(google::protobuf::util::MessageDifferencer::Equals((*snapshot)->config(), before));
+  CHECK(agent.initialRequest()
+            .initial_versions()
+            .at("authorization_policies")
+            .versions()
+            .contains("demo/deny-batch"));
+
+  NodeConfig after = before;
+  after.set_version("v2");
+  after.mutable_authorization_policies(1)->mutable_rules(0)->mutable_from(0)->set_namespaces(
+      0, "batch");
+  const ConfigResponse delta = responseFor(agent, after);
+  REQUIRE(delta.deltas_size() == 1);
+  CHECK(delta.deltas(0).type() == "authorization_policies");
+  REQUIRE(delta.deltas(0).resources_size() == 1);
+  CHECK(delta.deltas(0).resources(0).name() == "demo/deny-batch");
+  snapshot = agent.apply(delta, kNow);
+  REQUIRE(snapshot.ok());
+  CHECK(google::protobuf::util::MessageDifferencer::Equals((*snapshot)->config(), after));
+
+  NodeConfig removed = after;
+  removed.mutable_authorization_policies()->RemoveLast();
+  removed.mutable_workloads(0)->mutable_authorization_policies()->RemoveLast();
+  const ConfigResponse removal = responseFor(agent, removed);
+  REQUIRE(removal.deltas_size() == 2);  // the policy, and the workload that named it
+  CHECK(removal.deltas(0).type() == "authorization_policies");
+  CHECK(removal.deltas(0).removed(0) == "demo/deny-batch");
+  snapshot = agent.apply(removal, kNow);
+  REQUIRE(snapshot.ok());
+  CHECK((*snapshot)->config().authorization_policies_size() == 1);
 }
 
 TEST_CASE("a response that does not fit the protocol is rejected") {

@@ -1,7 +1,8 @@
 #pragma once
 
-// A valid NodeConfig for node1, shared by the config tests: two local pods (one enrolled),
-// a web service with two VIP ports and three endpoints (one not ready).
+// A valid NodeConfig for node1, shared by the config tests: two local pods (one enrolled,
+// with an AuthorizationPolicy and a STRICT mTLS mode but for one port), a web service with two
+// VIP ports and three endpoints (one not ready).
 
 #include <string>
 
@@ -13,7 +14,8 @@ inline const std::string kGoodConfigJson = R"json({
   "workloads": [
     {"name": "client-7d9f", "namespace": "default", "uid": "uid-client",
      "service_account": "client", "ip": "10.244.1.10", "workload_name": "client",
-     "mesh_enabled": true},
+     "mesh_enabled": true, "authorization_policies": ["default/from-default"],
+     "mtls_mode": "STRICT", "port_mtls_modes": {"15021": "PERMISSIVE"}},
     {"name": "batch-1", "namespace": "jobs", "uid": "uid-batch", "ip": "10.244.1.11"}
   ],
   "services": [
@@ -29,6 +31,10 @@ inline const std::string kGoodConfigJson = R"json({
      ]},
     {"name": "api", "namespace": "prod", "vips": ["10.96.0.11"],
      "ports": [{"port": 443, "target_port": 8443}], "load_balancer": "ROUND_ROBIN"}
+  ],
+  "authorization_policies": [
+    {"name": "from-default", "namespace": "default",
+     "rules": [{"from": [{"namespaces": ["default"]}], "to": [{"ports": [8080]}]}]}
   ]
 })json";
 

@@ -7,6 +7,8 @@
 //   git diff test/operator/testdata
 // Every expected config must also pass the agent's own validation.
 
+#include <google/protobuf/util/message_differencer.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "agent/config/config_snapshot.h"
+#include "common/config/config_resources.h"
 #include "common/util/file.h"
 #include "operator/output/node_config_files.h"
 #include "operator/source/directory_snapshot.h"
@@ -30,6 +33,24 @@ namespace fs = std::filesystem;
 bool updating() {
   const char* update = std::getenv("WEFT_UPDATE_GOLDEN");
   return update != nullptr && std::string(update) == "1";
+}
+
+// An agent on the config stream assembles the config from its resources (workloads,
+// services, authorization policies); it must get what an agent reading the file gets. The
+// stream orders workloads by uid where the file orders them by pod, so each type compares as
+// a set; authorization policies are in the same order in both.
+bool sameOverTheStream(const api::v1alpha1::NodeConfig& config) {
+  const api::v1alpha1::NodeConfig streamed = common::config::assemble(
+      common::config::resourcesOf(config), config.node_name(), config.version());
+  google::protobuf::util::MessageDifferencer differ;
+  const auto* node_config = api::v1alpha1::NodeConfig::descriptor();
+  differ.TreatAsSet(node_config->FindFieldByName("workloads"));
+  differ.TreatAsSet(node_config->FindFieldByName("services"));
+  std::string difference;
+  differ.ReportDifferencesToString(&difference);
+  const bool same = differ.Compare(streamed, config);
+  INFO(config.node_name() << ": the streamed config differs: " << difference);
+  return same;
 }
 
 // What the operator produces for a case: file name → content.
@@ -47,6 +68,7 @@ absl::btree_map<std::string, std::string> produce(const fs::path& input) {
     const auto accepted = agent::config::buildSnapshot(config, node, absl::UnixEpoch());
     INFO(node << ": " << accepted.status().message());
     CHECK(accepted.ok());
+    CHECK(sameOverTheStream(config));
   }
   if (!translation.warnings.empty()) {
     files["warnings.txt"] = absl::StrJoin(translation.warnings, "\n") + "\n";
