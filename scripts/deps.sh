@@ -12,10 +12,10 @@ readonly BUILD_PACKAGES=(
   libyaml-cpp-dev libspdlog-dev libbenchmark-dev
 )
 # Run and test: the lab (namespaces, nginx backends, curl, jq), promtool for /metrics,
-# tcpdump for the lab guard, the openssl CLI the identity tests check certificates with,
-# and the benchmark's load generators and baselines.
+# tcpdump for the lab guard, tshark to read what crosses the lab's wire, the openssl CLI the
+# identity tests check certificates with, and the benchmark's load generators and baselines.
 readonly RUNTIME_PACKAGES=(
-  iproute2 nginx-light curl jq prometheus tcpdump openssl wrk haproxy iperf3
+  iproute2 nginx-light curl jq prometheus tcpdump tshark openssl wrk haproxy iperf3
 )
 
 installed() {

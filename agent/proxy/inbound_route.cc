@@ -5,11 +5,12 @@
 
 namespace weft::agent::proxy {
 
-absl::StatusOr<common::SocketAddress> routeInboundStream(const config::ConfigSnapshot* snapshot,
-                                                         const tunnel::StreamRequest& request) {
-  if (snapshot == nullptr) {
+absl::StatusOr<common::SocketAddress> routeInboundStream(
+    const policy::InboundAuthorizer* authorizer, const tunnel::StreamRequest& request) {
+  if (authorizer == nullptr) {
     return absl::UnavailableError("this agent has no config yet");
   }
+  const config::ConfigSnapshot* snapshot = authorizer->snapshot().get();
   ASSIGN_OR_RETURN(const common::SocketAddress target, tunnel::parseTarget(request.target));
   const config::WorkloadInfo* pod = snapshot->findWorkload(target.ip);
   if (pod == nullptr) {
@@ -23,6 +24,11 @@ absl::StatusOr<common::SocketAddress> routeInboundStream(const config::ConfigSna
     return absl::PermissionDeniedError(absl::StrCat(
         pod->namespace_name, "/", pod->name, " runs as ", pod->identity->toString(),
         ", not as ", request.destination.toString(), " (the identity the client asked for)"));
+  }
+  ASSIGN_OR_RETURN(const policy::AuthorizationDecision decision,
+                   authorizer->check({.destination = target, .peer = request.source}));
+  if (!decision.allowed) {
+    return absl::PermissionDeniedError(decision.reason);
   }
   return target;
 }

@@ -16,7 +16,7 @@ OutboundProxy::~OutboundProxy() {
 absl::Status OutboundProxy::start() {
   const int count = options_.workers > 0 ? options_.workers : 1;
   for (int i = 0; i < count; ++i) {
-    workers_.push_back(std::make_unique<Worker>(deps_, options_));
+    workers_.push_back(std::make_unique<Worker>(deps_, options_, decision_log_));
   }
   for (const common::SocketAddress& requested : options_.listen) {
     // The first worker's bind fixes the port (port 0 picks one); the others share it

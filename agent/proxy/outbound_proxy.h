@@ -33,6 +33,7 @@ class OutboundProxy {
  private:
   ProxyDependencies deps_;
   ProxyOptions options_;
+  telemetry::LogLimiter decision_log_{policy::kDecisionLogBurst, policy::kDecisionLogInterval};
   std::vector<std::unique_ptr<Worker>> workers_;
   std::vector<std::thread> threads_;
   std::vector<common::SocketAddress> bound_;

@@ -24,7 +24,8 @@ absl::Status listenError(const common::SocketAddress& address, const asio::error
 
 }  // namespace
 
-Worker::Worker(const ProxyDependencies& deps, const ProxyOptions& options)
+Worker::Worker(const ProxyDependencies& deps, const ProxyOptions& options,
+               telemetry::LogLimiter& decision_log)
     : deps_(deps),
       load_balancer_(deps.make_random()),
       relay_(deps.make_relay()),
@@ -32,6 +33,7 @@ Worker::Worker(const ProxyDependencies& deps, const ProxyOptions& options)
                            ? nullptr
                            : std::make_unique<FastPathRelay>(*deps.fast_path, *relay_, deps.metrics,
                                                              options.fast_path)),
+      authorizers_(deps.metrics, decision_log),
       context_{deps.config,
                deps.destinations,
                deps.metrics,
@@ -52,8 +54,11 @@ absl::StatusOr<common::SocketAddress> Worker::listenTunnel(const common::SocketA
   }
   auto server = tunnel::TunnelServer::create(
       io_.get_executor(), deps_.certificates,
-      [&config = deps_.config](const tunnel::StreamRequest& request) {
-        return routeInboundStream(config.current().get(), request);
+      [this](const tunnel::StreamRequest& request) {
+        // Runs on this worker's thread only, as the cache requires.
+        const config::ConfigSnapshotPtr snapshot = deps_.config.current();
+        return routeInboundStream(
+            snapshot != nullptr ? authorizers_.forSnapshot(snapshot).get() : nullptr, request);
       },
       tunnel::TunnelServerOptions{.reuse_port = true});
   if (!server.ok()) {

@@ -17,6 +17,7 @@
 #include "agent/capture/capture.h"
 #include "agent/capture/fast_path.h"
 #include "agent/config/config_store.h"
+#include "agent/policy/inbound_authorizer.h"
 #include "agent/proxy/fast_path_relay.h"
 #include "agent/proxy/load_balancer.h"
 #include "agent/proxy/outbound_connection.h"
@@ -57,7 +58,9 @@ struct ProxyDependencies {
 
 class Worker {
  public:
-  Worker(const ProxyDependencies& deps, const ProxyOptions& options);
+  // `decision_log` limits the authorization log lines of every worker.
+  Worker(const ProxyDependencies& deps, const ProxyOptions& options,
+         telemetry::LogLimiter& decision_log);
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
@@ -81,6 +84,7 @@ class Worker {
   LoadBalancer load_balancer_;
   std::unique_ptr<Relay> relay_;
   std::unique_ptr<FastPathRelay> fast_path_relay_;  // wraps relay_; null without a fast path
+  policy::InboundAuthorizerCache authorizers_;      // for the tunnel server's streams
   WorkerContext context_;
   // Declared after the state its handlers use, so pending connections die first.
   asio::io_context io_{1};

@@ -215,7 +215,8 @@ TEST_CASE("a client pod whose agent holds no SVID for it cannot reach another no
   TwoNodes nodes(std::make_shared<CertificateStore>());
   auto client = nodes.node1.client();
   REQUIRE(client->connect(nodes.node1.proxy->listenAddresses()[0]));
-  REQUIRE(client->sendAll("marker"));
+  // The agent may have reset the connection already: the send need not succeed.
+  (void)client->sendAll("marker");
   std::string received;
   CHECK_FALSE(client->readToEof(received));  // reset, not a clean close
   CHECK(received.empty());

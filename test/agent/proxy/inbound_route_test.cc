@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include "absl/time/clock.h"
+#include "agent/telemetry/log_limiter.h"
+#include "test/agent/testing/metric_value.h"
 
 namespace weft::agent::proxy {
 namespace {
@@ -32,6 +34,18 @@ config::ConfigSnapshotPtr nodeWithPods() {
   return *snapshot;
 }
 
+// node2 with its pods, and the authorizer of its config, as a worker holds them.
+struct Node2 {
+  explicit Node2(config::ConfigSnapshotPtr snapshot = nodeWithPods())
+      : authorizer(std::move(snapshot), metrics, log) {}
+  absl::StatusOr<common::SocketAddress> route(const tunnel::StreamRequest& r) const {
+    return routeInboundStream(&authorizer, r);
+  }
+  telemetry::Metrics metrics;
+  telemetry::LogLimiter log{10, absl::Seconds(1)};
+  policy::InboundAuthorizer authorizer;
+};
+
 tunnel::StreamRequest request(const char* destination, const char* target) {
   return tunnel::StreamRequest{
       .source = *SpiffeId::parse("spiffe://example.org/ns/shop/sa/web"),
@@ -41,18 +55,15 @@ tunnel::StreamRequest request(const char* destination, const char* target) {
 }
 
 TEST_CASE("a stream for an enrolled pod, asked as its identity, goes to the pod") {
-  const auto snapshot = nodeWithPods();
-  auto routed =
-      routeInboundStream(snapshot.get(), request("spiffe://example.org/ns/shop/sa/db",
-                                                 "10.244.2.10:5432"));
+  const Node2 node;
+  auto routed = node.route(request("spiffe://example.org/ns/shop/sa/db", "10.244.2.10:5432"));
   REQUIRE(routed.ok());
   CHECK(routed->toString() == "10.244.2.10:5432");
 }
 
 TEST_CASE("a stream asking for one identity and naming another identity's pod is refused") {
-  const auto snapshot = nodeWithPods();
-  auto routed = routeInboundStream(
-      snapshot.get(), request("spiffe://example.org/ns/shop/sa/cache", "10.244.2.10:5432"));
+  const Node2 node;
+  auto routed = node.route(request("spiffe://example.org/ns/shop/sa/cache", "10.244.2.10:5432"));
   CHECK(routed.status().code() == absl::StatusCode::kPermissionDenied);
   CHECK(routed.status().message() ==
         "shop/db-1 runs as spiffe://example.org/ns/shop/sa/db, not as "
@@ -60,14 +71,12 @@ TEST_CASE("a stream asking for one identity and naming another identity's pod is
 }
 
 TEST_CASE("a stream to a pod outside the mesh, or to no pod of this node, is refused") {
-  const auto snapshot = nodeWithPods();
-  auto legacy = routeInboundStream(
-      snapshot.get(), request("spiffe://example.org/ns/shop/sa/legacy", "10.244.2.11:80"));
+  const Node2 node;
+  auto legacy = node.route(request("spiffe://example.org/ns/shop/sa/legacy", "10.244.2.11:80"));
   CHECK(legacy.status().code() == absl::StatusCode::kPermissionDenied);
   CHECK(legacy.status().message() == "shop/legacy-1 is not enrolled in the mesh");
 
-  auto elsewhere = routeInboundStream(
-      snapshot.get(), request("spiffe://example.org/ns/shop/sa/db", "10.244.3.10:5432"));
+  auto elsewhere = node.route(request("spiffe://example.org/ns/shop/sa/db", "10.244.3.10:5432"));
   CHECK(elsewhere.status().code() == absl::StatusCode::kNotFound);
   CHECK(elsewhere.status().message() == "10.244.3.10 is not a pod of this node");
 }
@@ -77,11 +86,28 @@ TEST_CASE("a stream before any config, or with a target that is no address, is r
                                             "10.244.2.10:5432"))
             .status()
             .code() == absl::StatusCode::kUnavailable);
-  const auto snapshot = nodeWithPods();
-  CHECK(routeInboundStream(snapshot.get(),
-                           request("spiffe://example.org/ns/shop/sa/db", "db.shop:5432"))
-            .status()
-            .code() == absl::StatusCode::kInvalidArgument);
+  const Node2 node;
+  CHECK(node.route(request("spiffe://example.org/ns/shop/sa/db", "db.shop:5432")).status().code() ==
+        absl::StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("an AuthorizationPolicy that denies the client refuses the stream, naming it") {
+  api::v1alpha1::NodeConfig config = nodeWithPods()->config();
+  auto* deny = config.add_authorization_policies();
+  deny->set_name("no-web");
+  deny->set_namespace_("shop");
+  deny->set_action(api::v1alpha1::AuthorizationPolicy::DENY);
+  deny->add_rules()->add_from()->add_principals("example.org/ns/shop/sa/web");
+  config.mutable_workloads(0)->add_authorization_policies("shop/no-web");
+  auto snapshot = config::buildSnapshot(config, "node2", absl::Now());
+  REQUIRE(snapshot.ok());
+  const Node2 node(*snapshot);
+  auto routed = node.route(request("spiffe://example.org/ns/shop/sa/db", "10.244.2.10:5432"));
+  CHECK(routed.status().code() == absl::StatusCode::kPermissionDenied);
+  CHECK_THAT(std::string(routed.status().message()), Catch::Contains("shop/no-web"));
+  CHECK(test::counterValue(*node.metrics.registry(), "weft_authorization_decisions_total",
+                           {{"policy", "shop/no-web"}, {"action", "DENY"}, {"decision", "deny"}}) ==
+        1);
 }
 
 }  // namespace
