@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The same-node fast path: a connection from client-node1 to a backend on node1 takes the
 # kernel fast path (sk_msg moves the pods' sends into the agent's sockets' send queues), one
-# to a backend on node2 is relayed in user space; both carry every byte intact, and node1's
+# to a backend on node2 goes through the mTLS tunnel (relayed in user space); both carry every byte intact, and node1's
 # byte counters equal what the client sent and received either way. Two services are added
 # to the cluster for this: one whose only endpoint runs on node1 and one whose only
 # endpoint runs on node2. Each serves
@@ -89,8 +89,8 @@ redirected=$(($(metric_sum node1 weft_bpf_events_total 'reason="fast_path_redire
 ok "the kernel moved $redirected sends"
 enrolled_local=$(metric_sum node1 weft_bpf_events_total 'reason="fast_path_enrolled"')
 
-step "across nodes: client-node1 -> $REMOTE_VIP -> backend-node2-1 is relayed in user space"
-check_through "$REMOTE_VIP" remote-echo buffered
+step "across nodes: client-node1 -> $REMOTE_VIP -> backend-node2-1 goes through the tunnel"
+check_through "$REMOTE_VIP" remote-echo tunnel
 expect_eq "$(metric_sum node1 weft_bpf_events_total 'reason="fast_path_enrolled"')" \
   "$enrolled_local" "fast_path_enrolled after the cross-node connections (none enrolled)"
 
