@@ -5,6 +5,7 @@
 // inject another extension value.
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -15,11 +16,15 @@ namespace weft::common::identity {
 struct CertSpec {
   EVP_PKEY* public_key = nullptr;
   // Subject name entries; both empty gives an empty subject (leaves: the SAN names them).
-  std::string common_name;
-  std::string organization;
+  std::string common_name{};
+  std::string organization{};
   bool ca = false;
-  int path_length = -1;  // CA only; -1: unlimited
-  std::string uri_san;   // empty: no subjectAltName
+  int path_length = -1;   // CA only; -1: unlimited
+  std::string uri_san{};  // empty: no URI subjectAltName
+  // Serving certificates (an HTTPS server a client reaches by name or address): DNS names
+  // ("localhost") and IP addresses ("127.0.0.1", "::1") for the subjectAltName.
+  std::vector<std::string> dns_sans{};
+  std::vector<std::string> ip_sans{};
   absl::Time not_before;
   absl::Time not_after;
 };
