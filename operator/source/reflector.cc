@@ -217,6 +217,7 @@ absl::Status Reflector::onEvent(absl::string_view line, std::optional<kube::ApiS
 NextStep Reflector::watch() {
   const std::string path = watchPath();
   const absl::Time started = absl::Now();
+  bool opened = false;
   bool any_event = false;
   WatchEnd end;
   const absl::StatusOr<kube::ApiResponse> result = client_.stream(
@@ -227,6 +228,7 @@ NextStep Reflector::watch() {
         // Connected: a failure before this (say, a 401) is over. A watch can stay quiet for
         // minutes, so its end is too late to say so.
         if (status >= 200 && status < 300) {
+          opened = true;
           succeeded();
         }
       },
@@ -237,7 +239,8 @@ NextStep Reflector::watch() {
   if (stopping()) {
     return NextStep::kWatch;  // the loop ends
   }
-  end.made_progress = any_event || absl::Now() - started >= options_.short_watch;
+  // A connection that failed slowly (a connect timeout) is no progress: only an open watch.
+  end.made_progress = opened && (any_event || absl::Now() - started >= options_.short_watch);
   if (result.ok()) {
     end.http_status = result->status;
   } else {
@@ -246,17 +249,17 @@ NextStep Reflector::watch() {
   const NextStep next = nextStepAfterWatch(end);
   absl::Status outcome = absl::OkStatus();
   if (end.error.has_value()) {
-    outcome = kube::statusError(absl::StrCat("watch ", path), *end.error);
+    outcome = kube::statusError(absl::StrCat("GET ", path), *end.error);
   } else if (!result.ok()) {
     outcome = result.status();
   } else if (!result->ok()) {
     outcome = kube::responseError(kube::ApiRequest{.path = path}, *result);
   }
-  reportWatchEnd(end, next, outcome);
+  reportWatchEnd(next, outcome);
   return next;
 }
 
-void Reflector::reportWatchEnd(const WatchEnd& end, NextStep next, const absl::Status& outcome) {
+void Reflector::reportWatchEnd(NextStep next, const absl::Status& outcome) {
   if (!outcome.ok()) {
     std::lock_guard lock(mutex_);
     ++stats_.watch_errors;

@@ -33,7 +33,7 @@ struct WatchEnd {
   std::optional<kube::ApiStatus> error = std::nullopt;  // an ERROR event ended the stream
   bool broken = false;                                  // the connection broke
   bool unreadable = false;                              // an event could not be parsed
-  bool made_progress = false;  // events arrived, or the watch lasted a while
+  bool made_progress = false;  // it opened, and events arrived or it lasted a while
 };
 
 enum class NextStep {
@@ -101,7 +101,8 @@ class Reflector {
   NextStep watch();
   absl::Status onEvent(absl::string_view line, std::optional<kube::ApiStatus>& error,
                        bool& unreadable);
-  void reportWatchEnd(const WatchEnd& end, NextStep next, const absl::Status& result);
+  // Counts and logs how the watch ended; backs off when `next` says so.
+  void reportWatchEnd(NextStep next, const absl::Status& outcome);
   std::string watchPath();
   // Reports `error`, then waits for the backoff delay.
   void failed(const absl::Status& error);
