@@ -1,17 +1,19 @@
 // weft-operator: turns cluster objects into one NodeConfig per node. Objects come from the
-// Kubernetes API (list + watch) or from a watched directory of YAML (the lab's and the
-// demo's standalone mode); each node's config is written as <node-config-dir>/<node>.json,
-// the file each agent reads with --config and reloads when it changes. The gRPC config
-// stream (15012) comes next.
+// Kubernetes API (list + watch) or from a watched directory of YAML (the lab's and the demo's
+// standalone mode); each node's config is streamed to its agent over gRPC (15012, TLS, node
+// tokens) and can also be written as <node-config-dir>/<node>.json (the agents' --config
+// debugging mode). Metrics and health on 15014.
 
 #include <signal.h>
 
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,9 +26,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "common/http/server.h"
+#include "common/net/address.h"
 #include "common/util/flag_names.h"
 #include "common/util/log_level.h"
 #include "common/util/status_macros.h"
+#include "operator/admin/admin_routes.h"
+#include "operator/admin/operator_metrics.h"
+#include "operator/distribute/config_distributor.h"
+#include "operator/distribute/config_server.h"
+#include "operator/distribute/node_tokens.h"
+#include "operator/identity/ca_directory.h"
 #include "operator/kube/cluster_config.h"
 #include "operator/kube/curl_api_client.h"
 #include "operator/output/node_config_files.h"
@@ -43,18 +54,37 @@ ABSL_FLAG(std::string, kubeconfig, "",
           "With --source=kubernetes: a kubeconfig file. Default: $KUBECONFIG, else the pod's "
           "service account (in-cluster), else ~/.kube/config.");
 ABSL_FLAG(std::string, node_config_dir, "",
-          "Directory to write each node's config to, as <node>.json (created if missing).");
-ABSL_FLAG(bool, once, false, "Write the configs once and exit instead of watching.");
+          "Also write each node's config to this directory, as <node>.json (created if "
+          "missing): the files agents read with --config.");
+ABSL_FLAG(bool, once, false,
+          "Write the configs to --node-config-dir once and exit instead of watching.");
+ABSL_FLAG(std::string, grpc_address, "0.0.0.0:15012",
+          "IP:port the config stream (gRPC over TLS) listens on; [::]:15012 for IPv6.");
+ABSL_FLAG(std::string, node_tokens, "",
+          "File of \"<node> <token>\" lines: the tokens agents prove their node with. Turns "
+          "on the config stream; without it the operator only writes --node-config-dir.");
+ABSL_FLAG(std::string, ca_dir, "",
+          "With --node-tokens: directory of the operator's CA (ca.pem, ca-key.pem; a new CA is "
+          "created on first start) and root.pem, the trust bundle agents take with "
+          "--operator-ca.");
+ABSL_FLAG(std::string, trust_domain, "cluster.local",
+          "SPIFFE trust domain of a CA the operator creates in --ca-dir.");
+ABSL_FLAG(std::string, admin_address, "0.0.0.0:15014",
+          "IP:port of /metrics, /healthz, /ready and /debug/agents.");
 ABSL_FLAG(std::string, log_level, "info", "trace, debug, info, warn, error or off.");
 
 namespace weft::op {
 namespace {
 
 constexpr char kUsage[] =
-    "weft-operator --source=directory --dir=<yaml dir> --node-config-dir=<out dir> "
-    "[--once] [--log-level=info]\n"
-    "weft-operator --source=kubernetes [--kubeconfig=<file>] --node-config-dir=<out dir> "
-    "[--once] [--log-level=info]\n"
+    "weft-operator --source=directory --dir=<yaml dir> --node-tokens=<file> --ca-dir=<dir> "
+    "[--grpc-address=0.0.0.0:15012] [--admin-address=0.0.0.0:15014] "
+    "[--trust-domain=cluster.local] [--node-config-dir=<out dir>] [--log-level=info]\n"
+    "  weft-operator --source=kubernetes [--kubeconfig=<file>] --node-tokens=<file> "
+    "--ca-dir=<dir> [...the same flags]\n"
+    "  weft-operator --source=directory --dir=<yaml dir> --node-config-dir=<out dir> "
+    "[--admin-address=0.0.0.0:15014]\n"
+    "  weft-operator --source=directory|kubernetes ... --node-config-dir=<out dir> --once\n"
     "(flag names may be written with - or _)";
 
 int die(absl::string_view message) {
@@ -63,16 +93,50 @@ int die(absl::string_view message) {
 }
 
 struct Flags {
-  std::string source;
+  std::string source;  // "directory" or "kubernetes"
   std::string dir;
   std::string kubeconfig;
-  std::string node_config_dir;
+  std::string node_config_dir;  // empty: no files
   bool once = false;
+  bool stream = false;  // serve the config stream (--node-tokens given)
+  common::SocketAddress grpc;
+  common::SocketAddress admin;
+  std::string node_tokens;
+  std::string ca_dir;
+  std::string trust_domain;
 };
 
+absl::Status makeDirectory(absl::string_view flag, const std::string& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec || !std::filesystem::is_directory(dir, ec)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", flag, ": cannot create ", dir,
+                     ec ? absl::StrCat(": ", ec.message()) : ": not a directory"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<common::SocketAddress> addressFlag(absl::string_view flag,
+                                                  const std::string& value) {
+  auto address = common::SocketAddress::Parse(value);
+  if (!address.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", address.status().message()));
+  }
+  return *address;
+}
+
 absl::StatusOr<Flags> readFlags() {
-  Flags f{absl::GetFlag(FLAGS_source), absl::GetFlag(FLAGS_dir), absl::GetFlag(FLAGS_kubeconfig),
-          absl::GetFlag(FLAGS_node_config_dir), absl::GetFlag(FLAGS_once)};
+  Flags f{
+      .source = absl::GetFlag(FLAGS_source),
+      .dir = absl::GetFlag(FLAGS_dir),
+      .kubeconfig = absl::GetFlag(FLAGS_kubeconfig),
+      .node_config_dir = absl::GetFlag(FLAGS_node_config_dir),
+      .once = absl::GetFlag(FLAGS_once),
+      .node_tokens = absl::GetFlag(FLAGS_node_tokens),
+      .ca_dir = absl::GetFlag(FLAGS_ca_dir),
+      .trust_domain = absl::GetFlag(FLAGS_trust_domain),
+  };
   if (f.source != "directory" && f.source != "kubernetes") {
     return absl::InvalidArgumentError(absl::StrCat(
         "--source: \"", f.source, "\" is not supported (\"directory\" or \"kubernetes\")"));
@@ -86,55 +150,78 @@ absl::StatusOr<Flags> readFlags() {
   if (f.source == "directory" && !f.kubeconfig.empty()) {
     return absl::InvalidArgumentError("--kubeconfig is for --source=kubernetes only");
   }
-  if (f.node_config_dir.empty()) {
-    return absl::InvalidArgumentError("--node-config-dir is required");
-  }
-  std::error_code ec;
-  std::filesystem::create_directories(f.node_config_dir, ec);
-  if (ec || !std::filesystem::is_directory(f.node_config_dir, ec)) {
+  if (f.node_config_dir.empty() && (f.once || f.node_tokens.empty())) {
     return absl::InvalidArgumentError(
-        absl::StrCat("--node-config-dir: cannot create ", f.node_config_dir,
-                     ec ? absl::StrCat(": ", ec.message()) : ": not a directory"));
+        f.once ? "--node-config-dir is required with --once"
+               : "--node-tokens (the config stream) or --node-config-dir (files) is required");
   }
+  if (!f.node_config_dir.empty()) {
+    RETURN_IF_ERROR(makeDirectory("node-config-dir", f.node_config_dir));
+  }
+  f.stream = !f.once && !f.node_tokens.empty();
+  if (f.stream && f.ca_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "--ca-dir is required with --node-tokens (the config stream's TLS certificate is "
+        "issued from that CA)");
+  }
+  ASSIGN_OR_RETURN(f.grpc, addressFlag("grpc-address", absl::GetFlag(FLAGS_grpc_address)));
+  ASSIGN_OR_RETURN(f.admin, addressFlag("admin-address", absl::GetFlag(FLAGS_admin_address)));
   return f;
 }
 
-// Translates each new snapshot and writes the configs that changed; runs on the main thread.
+// Translates each new snapshot, hands the configs to the stream and writes the files that
+// changed; runs on the main thread.
 class Publisher {
  public:
-  explicit Publisher(const std::string& dir) : writer_(dir) {}
+  Publisher(const std::string& dir, ConfigDistributor& distributor, OperatorMetrics& metrics)
+      : distributor_(distributor), metrics_(metrics) {
+    if (!dir.empty()) {
+      writer_.emplace(dir);
+    }
+  }
 
   absl::Status publish(const SourceSnapshot& snapshot) {
+    const absl::Time started = absl::Now();
     const Translation translation = translate(snapshot);
+    metrics_.observeTranslation(absl::ToDoubleSeconds(absl::Now() - started));
     for (const std::string& warning : translation.warnings) {
       spdlog::warn("{}", warning);
     }
-    ASSIGN_OR_RETURN(const NodeConfigWriter::Written written, writer_.write(translation.configs));
+    distributor_.publish(translation.configs);
+    spdlog::debug("{} objects → {} node configs", snapshot.objectCount(),
+                  translation.configs.size());
+    return writer_ ? writeFiles(translation) : absl::OkStatus();
+  }
+
+ private:
+  absl::Status writeFiles(const Translation& translation) {
+    ASSIGN_OR_RETURN(const NodeConfigWriter::Written written, writer_->write(translation.configs));
     for (const std::string& node : written.changed) {
       const auto it = translation.configs.find(node);
       const bool gone = it == translation.configs.end();
-      spdlog::info("wrote {} ({})", writer_.pathOf(node),
+      spdlog::info("wrote {} ({})", writer_->pathOf(node),
                    gone ? "empty: no pods on this node any more"
                         : absl::StrCat("version ", it->second.version(),
                                        ", workloads: ", it->second.workloads_size(),
                                        ", services: ", it->second.services_size()));
     }
-    spdlog::debug("{} objects → {} node configs, {} unchanged", snapshot.objectCount(),
-                  translation.configs.size(), written.unchanged);
     return absl::OkStatus();
   }
 
- private:
-  NodeConfigWriter writer_;
+  ConfigDistributor& distributor_;
+  OperatorMetrics& metrics_;
+  std::optional<NodeConfigWriter> writer_;
 };
 
 // Logs each problem of a source on its own line, and the recovery once.
 class StatusLogger {
  public:
-  explicit StatusLogger(std::string recovered) : recovered_(std::move(recovered)) {}
+  StatusLogger(OperatorMetrics& metrics, std::string recovered)
+      : metrics_(metrics), recovered_(std::move(recovered)) {}
 
   void log(const absl::Status& status) {
     if (!status.ok()) {
+      metrics_.countSourceError();
       for (absl::string_view line : absl::StrSplit(status.message(), '\n')) {
         spdlog::error("{}", std::string(line));
       }
@@ -145,6 +232,7 @@ class StatusLogger {
   }
 
  private:
+  OperatorMetrics& metrics_;
   const std::string recovered_;
   bool healthy_ = true;
 };
@@ -159,21 +247,68 @@ absl::StatusOr<std::unique_ptr<Source>> makeSource(const Flags& flags,
   ASSIGN_OR_RETURN(
       kube::ClusterConfig cluster,
       kube::discoverClusterConfig(kube::DiscoveryInputs::fromEnvironment(flags.kubeconfig)));
-  spdlog::info("weft-operator: reading the cluster at {} ({}), writing node configs to {}",
-               cluster.server, cluster.origin, flags.node_config_dir);
+  spdlog::info("weft-operator: reading the cluster at {} ({})", cluster.server, cluster.origin);
   ASSIGN_OR_RETURN(std::unique_ptr<kube::CurlApiClient> client,
                    kube::CurlApiClient::create(std::move(cluster)));
   return std::make_unique<KubernetesSource>(std::move(client), KubernetesSource::Options(),
                                             std::move(on_snapshot), std::move(on_status));
 }
 
+absl::Status prefixed(absl::string_view flag, const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("--", flag, ": ", status.message()));
+}
+
+// What the config stream needs before anything starts, so a bad token file or CA directory
+// stops the operator at once: the tokens and the TLS credentials from the CA.
+struct StreamSetup {
+  NodeTokens tokens;
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+};
+
+absl::StatusOr<StreamSetup> prepareStream(const Flags& flags) {
+  StreamSetup setup;
+  absl::StatusOr<NodeTokens> tokens = NodeTokens::fromFile(flags.node_tokens);
+  if (!tokens.ok()) {
+    return prefixed("node-tokens", tokens.status());
+  }
+  if (tokens->size() == 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--node-tokens: ", flags.node_tokens, ": no tokens (no agent could connect)"));
+  }
+  setup.tokens = *std::move(tokens);
+  absl::StatusOr<common::identity::CertificateAuthority> ca =
+      loadOrCreateCa(flags.ca_dir, flags.trust_domain, absl::Now());
+  if (!ca.ok()) {
+    return prefixed("ca-dir", ca.status());
+  }
+  absl::StatusOr<ServingIdentity> identity = issueOperatorIdentity(*ca, absl::Now());
+  if (!identity.ok()) {
+    return prefixed("ca-dir", identity.status());
+  }
+  setup.credentials = serverTlsCredentials(identity->key_pem, identity->chain_pem);
+  spdlog::info("config stream: {} node tokens; TLS from the CA in {} (agents trust {}/root.pem)",
+               setup.tokens.size(), flags.ca_dir, flags.ca_dir);
+  return setup;
+}
+
 int run(const Flags& flags) {
   asio::io_context io(1);
-  Publisher publisher(flags.node_config_dir);
-  StatusLogger status_logger(flags.source == "directory" ? "the source directory is valid again"
-                                                         : "the Kubernetes API answers again");
+  OperatorMetrics metrics;
+  ConfigDistributor distributor;
+  Publisher publisher(flags.node_config_dir, distributor, metrics);
+  StatusLogger status_logger(metrics, flags.source == "directory"
+                                          ? "the source directory is valid again"
+                                          : "the Kubernetes API answers again");
   int exit_code = 0;
-  auto source = makeSource(
+  std::optional<StreamSetup> stream_setup;
+  if (flags.stream) {
+    absl::StatusOr<StreamSetup> prepared = prepareStream(flags);
+    if (!prepared.ok()) {
+      return die(prepared.status().message());
+    }
+    stream_setup = *std::move(prepared);
+  }
+  absl::StatusOr<std::unique_ptr<Source>> made = makeSource(
       flags,
       [&](SourceSnapshotPtr snapshot) {
         asio::post(io, [&, snapshot] {
@@ -189,7 +324,7 @@ int run(const Flags& flags) {
       [&](const absl::Status& status) {
         asio::post(io, [&, status] { status_logger.log(status); });
       });
-  absl::Status started = source.ok() ? (*source)->start() : source.status();
+  const absl::Status started = made.ok() ? (*made)->start() : made.status();
   if (!started.ok()) {
     // A directory with several problems gets one line each.
     for (absl::string_view line : absl::StrSplit(started.message(), '\n')) {
@@ -197,20 +332,53 @@ int run(const Flags& flags) {
     }
     return 1;
   }
-  if (flags.source == "directory" && !flags.once) {
-    spdlog::info("weft-operator: watching {}, writing node configs to {}", flags.dir,
+  Source& source = **made;
+  if (flags.once) {
+    // The directory source has posted its snapshot already; the Kubernetes source posts one
+    // once every resource type is listed (until then, failures are logged and retried).
+    const auto waiting = asio::make_work_guard(io);
+    io.run();
+    source.stop();
+    return exit_code;
+  }
+  const NodeTokens no_tokens;
+  ConfigServer stream_server(distributor, stream_setup ? stream_setup->tokens : no_tokens, metrics);
+  common::http::Server admin_server(io);
+  addOperatorAdminRoutes(
+      admin_server,
+      {.metrics = metrics, .distributor = distributor, .agents = stream_server.agents()});
+  if (auto bound = admin_server.listen(flags.admin); !bound.ok()) {
+    source.stop();
+    return die(prefixed("admin-address", bound.status()).message());
+  } else {
+    spdlog::info("admin (/metrics, /healthz, /ready, /debug/agents) on {}", bound->toString());
+  }
+  if (stream_setup) {
+    auto port = stream_server.start(flags.grpc, stream_setup->credentials);
+    if (!port.ok()) {
+      source.stop();
+      return die(prefixed("grpc-address", port.status()).message());
+    }
+    spdlog::info("config stream on {}",
+                 common::SocketAddress{flags.grpc.ip, static_cast<uint16_t>(*port)}.toString());
+  } else {
+    spdlog::warn("no --node-tokens: no config stream, agents read the files in {}",
                  flags.node_config_dir);
   }
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&io](const asio::error_code& ec, int signal) {
     if (!ec) {
-      spdlog::info("signal {}: stopping (the config files stay for the agents)", signal);
+      spdlog::info("signal {}: stopping (agents keep serving their last config)", signal);
       io.stop();
     }
   });
+  if (flags.source == "directory") {
+    spdlog::info("weft-operator: watching {}", flags.dir);
+  }
   io.run();
-  (*source)->stop();
-  return exit_code;
+  source.stop();
+  stream_server.stop();
+  return 0;
 }
 
 }  // namespace

@@ -127,7 +127,7 @@ main() {
   echo "built into ./build (log: build/build.log)"
 
   trap on_exit EXIT
-  headline "Bringing up the lab: 2 nodes, a weft-agent on each, weft-operator in directory mode"
+  headline "Bringing up the lab: 2 nodes, a weft-agent on each, weft-operator streaming their configs"
   lab up
 
   headline "Traffic from the client pods to the service backend.demo ($VIP:80)"
@@ -140,7 +140,7 @@ main() {
   echo "   (fails inside the pod: the service range is blackholed there, and only the mesh"
   echo "    can reach a VIP)"
 
-  headline "A new service, applied like kubectl apply: the operator updates every agent"
+  headline "A new service, applied like kubectl apply: the operator streams it to every agent"
   apply_only_node2
 
   headline "What the agents measured"
@@ -153,6 +153,7 @@ main() {
   build/bin/weft-lab status
   build/bin/weft-lab exec client-node1 -- curl -s http://$VIP/
   build/bin/weft-lab admin node1 /metrics
+  build/bin/weft-lab admin operator /metrics    # connected agents, pushes, NACKs
   ls /run/weft-lab/cluster/          # the cluster's objects; edit them, or weft-lab apply
   build/bin/weft-lab agent kill node1 && build/bin/weft-lab agent start node1   # pins adopted
   build/bin/weft-lab down                                                       # removes it all

@@ -4,17 +4,19 @@
 
 #include "absl/time/time.h"
 #include "agent/config/config_loader.h"
+#include "common/http/prometheus_routes.h"
 
 namespace weft::agent::admin {
 
 using common::http::Request;
 using common::http::Response;
 
-std::string configDump(const config::ConfigSnapshot& snapshot) {
+std::string configDump(const config::ConfigSnapshot& snapshot, const ConfigSource& source) {
   nlohmann::json dump;
   dump["version"] = snapshot.version();
   dump["loaded_at"] =
       absl::FormatTime(absl::RFC3339_full, snapshot.loadedAt(), absl::UTCTimeZone());
+  dump["source"] = {{"kind", source.kind}, {"location", source.location}};
   // Protobuf prints valid JSON; parsing without exceptions keeps a surprise from throwing.
   dump["config"] = nlohmann::json::parse(config::nodeConfigToJson(snapshot.config()), nullptr,
                                          /*allow_exceptions=*/false);
@@ -22,11 +24,7 @@ std::string configDump(const config::ConfigSnapshot& snapshot) {
 }
 
 void addAdminRoutes(common::http::Server& server, AdminSources sources) {
-  server.route("/metrics", [&metrics = sources.metrics](const Request&) {
-    return Response{.content_type = "text/plain; version=0.0.4; charset=utf-8",
-                    .body = metrics.render()};
-  });
-  server.route("/healthz", [](const Request&) { return Response{.body = "ok\n"}; });
+  common::http::addMetricsAndHealthRoutes(server, sources.metrics.registry());
   server.route("/ready", [&config = sources.config, ready = sources.ready](const Request&) {
     if (config.current() == nullptr) {
       return Response{.status = 503, .body = "config not loaded\n"};
@@ -36,12 +34,12 @@ void addAdminRoutes(common::http::Server& server, AdminSources sources) {
     }
     return Response{.body = "ready\n"};
   });
-  server.route("/config_dump", [&config = sources.config](const Request&) {
+  server.route("/config_dump", [&config = sources.config, source = sources.source](const Request&) {
     const config::ConfigSnapshotPtr snapshot = config.current();
     if (snapshot == nullptr) {
       return Response{.status = 503, .body = "config not loaded\n"};
     }
-    return Response{.content_type = "application/json", .body = configDump(*snapshot)};
+    return Response{.content_type = "application/json", .body = configDump(*snapshot, source)};
   });
 }
 

@@ -7,7 +7,7 @@
 
 namespace weft::agent::control {
 
-ControlLoop::ControlLoop(asio::io_context& io, config::ConfigReloader& reloader,
+ControlLoop::ControlLoop(asio::io_context& io, config::ConfigReloader* reloader,
                          const config::ConfigStore& store, telemetry::Metrics& metrics,
                          DataPlane& data_plane, CgroupResolver& resolver, ControlOptions options)
     : io_(io),
@@ -51,9 +51,11 @@ std::vector<capture::CapturedService> ControlLoop::capturedServices(
 }
 
 void ControlLoop::tick() {
-  const config::ReloadResult result = reloader_.reloadIfChanged();
-  if (result != config::ReloadResult::kUnchanged) {
-    metrics_.countConfigReload(result == config::ReloadResult::kAccepted);
+  if (reloader_ != nullptr) {
+    const config::ReloadResult result = reloader_->reloadIfChanged();
+    if (result != config::ReloadResult::kUnchanged) {
+      metrics_.countConfigUpdate(result == config::ReloadResult::kAccepted);
+    }
   }
   sync(/*force=*/!ready_);
   refreshBpfCounters();

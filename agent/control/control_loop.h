@@ -1,6 +1,6 @@
 #pragma once
 
-// The control thread's periodic work: config reload, pod cgroup rescan, keeping the BPF
+// The control thread's periodic work: config reload (file mode), pod cgroup rescan, keeping the BPF
 // enrolment and service maps in step, draining kernel telemetry into metrics, and copying
 // the data plane's reason counters into weft_bpf_events_total. Runs on
 // the io_context the admin server also uses; workers never wait on it.
@@ -28,7 +28,9 @@ struct ControlOptions {
 
 class ControlLoop {
  public:
-  ControlLoop(asio::io_context& io, config::ConfigReloader& reloader,
+  // `reloader` is the --config file's; null when the config stream publishes to `store`
+  // (then configChanged() is called on the io_context after each new snapshot).
+  ControlLoop(asio::io_context& io, config::ConfigReloader* reloader,
               const config::ConfigStore& store, telemetry::Metrics& metrics, DataPlane& data_plane,
               CgroupResolver& resolver, ControlOptions options = {});
 
@@ -37,6 +39,9 @@ class ControlLoop {
   void start();
   // One round of periodic work; start() schedules it every options.tick.
   void tick();
+  // A new snapshot was published to the store: bring the data plane in step now rather than
+  // at the next tick.
+  void configChanged() { sync(/*force=*/!ready_); }
   // Config loaded and the data plane holds the current enrolment and services.
   bool ready() const { return ready_; }
   const PodCgroups& podCgroups() const { return pod_cgroups_; }
@@ -51,7 +56,7 @@ class ControlLoop {
   void refreshBpfCounters();
 
   asio::io_context& io_;
-  config::ConfigReloader& reloader_;
+  config::ConfigReloader* reloader_;
   const config::ConfigStore& store_;
   telemetry::Metrics& metrics_;
   DataPlane& data_plane_;

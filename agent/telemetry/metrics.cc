@@ -1,5 +1,6 @@
 #include "agent/telemetry/metrics.h"
 
+#include "prometheus/gauge.h"
 #include "prometheus/text_serializer.h"
 
 namespace weft::agent::telemetry {
@@ -113,10 +114,16 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   bpf_events_ = counterFamily(r, "weft_bpf_events_total",
                               "What the eBPF data plane did or why it did not, by reason "
                               "(its per-CPU counters, summed; refreshed every second).");
-  auto* reloads = counterFamily(r, "weft_config_reloads_total",
-                                "Config file reloads, by result (accepted or rejected).");
-  reloads_accepted_ = &reloads->Add({{"result", "accepted"}});
-  reloads_rejected_ = &reloads->Add({{"result", "rejected"}});
+  auto* updates = counterFamily(r, "weft_config_updates_total",
+                                "Configs received (--config file reloads or responses of the "
+                                "operator's stream), by result (accepted or rejected).");
+  updates_accepted_ = &updates->Add({{"result", "accepted"}});
+  updates_rejected_ = &updates->Add({{"result", "rejected"}});
+  stream_connected_ = &prometheus::BuildGauge()
+                           .Name("weft_config_stream_connected")
+                           .Help("1 while the config stream to the operator is up, else 0.")
+                           .Register(r)
+                           .Add({});
 }
 
 ConnectionCounters Metrics::connectionCounters(const ConnectionLabels& labels) {

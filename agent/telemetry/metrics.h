@@ -13,6 +13,7 @@
 #include "absl/strings/string_view.h"
 #include "prometheus/counter.h"
 #include "prometheus/family.h"
+#include "prometheus/gauge.h"
 #include "prometheus/histogram.h"
 #include "prometheus/registry.h"
 
@@ -87,9 +88,10 @@ class Metrics {
   // Sets weft_bpf_events_total{reason} to the data plane's counter `total` (which only grows
   // while its pins exist; a smaller value means the maps were recreated and counts from 0).
   void setBpfEventTotal(const std::string& reason, uint64_t total);
-  void countConfigReload(bool accepted) {
-    (accepted ? reloads_accepted_ : reloads_rejected_)->Increment();
+  void countConfigUpdate(bool accepted) {
+    (accepted ? updates_accepted_ : updates_rejected_)->Increment();
   }
+  void setConfigStreamConnected(bool connected) { stream_connected_->Set(connected ? 1 : 0); }
   void observeRtt(const RttLabels& labels, double seconds);
 
   // The Prometheus text exposition format of every metric.
@@ -107,8 +109,9 @@ class Metrics {
   std::array<prometheus::Counter*, static_cast<size_t>(RelayMode::kCount)> relays_;
   std::array<prometheus::Counter*, static_cast<size_t>(FastPathFallbackReason::kCount)>
       fast_path_fallbacks_;
-  prometheus::Counter* reloads_accepted_;
-  prometheus::Counter* reloads_rejected_;
+  prometheus::Counter* updates_accepted_;
+  prometheus::Counter* updates_rejected_;
+  prometheus::Gauge* stream_connected_;
 
   struct BpfSeries {
     prometheus::Counter* counter = nullptr;

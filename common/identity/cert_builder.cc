@@ -90,59 +90,19 @@ absl::Status addTlsExtendedKeyUsage(X509* cert) {
   return addExtension(cert, NID_ext_key_usage, usage.get(), false);
 }
 
-absl::Status pushName(GENERAL_NAMES* names, int type, ASN1_STRING* value, absl::string_view what) {
-  GENERAL_NAME* name = GENERAL_NAME_new();
-  if (name == nullptr || value == nullptr) {
-    GENERAL_NAME_free(name);
-    ASN1_STRING_free(value);
-    return openSslError(absl::StrCat("building the subjectAltName ", what));
-  }
-  GENERAL_NAME_set0_value(name, type, value);
-  if (sk_GENERAL_NAME_push(names, name) == 0) {
-    GENERAL_NAME_free(name);
-    return openSslError(absl::StrCat("building the subjectAltName ", what));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status pushDnsName(GENERAL_NAMES* names, const std::string& dns) {
-  ASN1_IA5STRING* value = ASN1_IA5STRING_new();
-  if (value != nullptr && ASN1_STRING_set(value, dns.data(), static_cast<int>(dns.size())) != 1) {
-    ASN1_IA5STRING_free(value);
-    value = nullptr;
-  }
-  return pushName(names, GEN_DNS, value, dns);
-}
-
-absl::Status pushIpAddress(GENERAL_NAMES* names, const std::string& ip) {
-  ASN1_OCTET_STRING* value = a2i_IPADDRESS(ip.c_str());
-  if (value == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("\"", ip, "\" is not an IP address"));
-  }
-  return pushName(names, GEN_IPADD, value, ip);
-}
-
 absl::Status addSubjectAltName(X509* cert, const CertSpec& spec, bool empty_subject) {
   if (spec.uri_san.empty() && spec.dns_sans.empty() && spec.ip_sans.empty()) {
     return absl::OkStatus();
   }
   GeneralNamesPtr names(GENERAL_NAMES_new());
-  if (names == nullptr) {
-    return openSslError("allocating a subjectAltName");
-  }
   if (!spec.uri_san.empty()) {
-    ASSIGN_OR_RETURN(GeneralNamesPtr uri, uriSubjectAltName(spec.uri_san));
-    GENERAL_NAME* name = sk_GENERAL_NAME_pop(uri.get());
-    if (sk_GENERAL_NAME_push(names.get(), name) == 0) {
-      GENERAL_NAME_free(name);
-      return openSslError("building a URI subjectAltName");
-    }
+    ASSIGN_OR_RETURN(names, uriSubjectAltName(spec.uri_san));
   }
-  for (const std::string& dns : spec.dns_sans) {
-    RETURN_IF_ERROR(pushDnsName(names.get(), dns));
+  for (const std::string& dns_name : spec.dns_sans) {
+    RETURN_IF_ERROR(addDnsName(names.get(), dns_name));
   }
   for (const std::string& ip : spec.ip_sans) {
-    RETURN_IF_ERROR(pushIpAddress(names.get(), ip));
+    RETURN_IF_ERROR(addIpAddress(names.get(), ip));
   }
   // RFC 5280 4.2.1.6: with an empty subject the SAN must be critical.
   return addExtension(cert, NID_subject_alt_name, names.get(), empty_subject);
@@ -197,22 +157,53 @@ absl::Status addExtensions(X509* cert, const CertSpec& spec, X509* issuer) {
 
 }  // namespace
 
+namespace {
+
+// Appends a name of `type` holding `value` (taken, also on failure) to `names`.
+absl::Status pushName(GENERAL_NAMES* names, int type, ASN1_STRING* value) {
+  GENERAL_NAME* name = GENERAL_NAME_new();
+  if (names == nullptr || name == nullptr || value == nullptr) {
+    GENERAL_NAME_free(name);
+    ASN1_STRING_free(value);
+    return openSslError("building a subjectAltName");
+  }
+  GENERAL_NAME_set0_value(name, type, value);
+  if (sk_GENERAL_NAME_push(names, name) == 0) {
+    GENERAL_NAME_free(name);
+    return openSslError("building a subjectAltName");
+  }
+  return absl::OkStatus();
+}
+
+// Appends a name of `type` (GEN_URI, GEN_DNS: both IA5Strings) to `names`.
+absl::Status pushTextName(GENERAL_NAMES* names, int type, const std::string& text) {
+  ASN1_IA5STRING* value = ASN1_IA5STRING_new();
+  if (value != nullptr && ASN1_STRING_set(value, text.data(), static_cast<int>(text.size())) != 1) {
+    ASN1_IA5STRING_free(value);
+    value = nullptr;
+  }
+  return pushName(names, type, value);
+}
+
+}  // namespace
+
 absl::StatusOr<GeneralNamesPtr> uriSubjectAltName(const std::string& uri) {
   GeneralNamesPtr names(GENERAL_NAMES_new());
-  GENERAL_NAME* name = GENERAL_NAME_new();
-  ASN1_IA5STRING* value = ASN1_IA5STRING_new();
-  if (names == nullptr || name == nullptr || value == nullptr ||
-      ASN1_STRING_set(value, uri.data(), static_cast<int>(uri.size())) != 1) {
-    GENERAL_NAME_free(name);
-    ASN1_IA5STRING_free(value);
-    return openSslError("building a URI subjectAltName");
-  }
-  GENERAL_NAME_set0_value(name, GEN_URI, value);
-  if (sk_GENERAL_NAME_push(names.get(), name) == 0) {
-    GENERAL_NAME_free(name);
-    return openSslError("building a URI subjectAltName");
-  }
+  RETURN_IF_ERROR(pushTextName(names.get(), GEN_URI, uri));
   return names;
+}
+
+absl::Status addDnsName(GENERAL_NAMES* names, const std::string& dns_name) {
+  return pushTextName(names, GEN_DNS, dns_name);
+}
+
+absl::Status addIpAddress(GENERAL_NAMES* names, const std::string& ip) {
+  // The octets of the address (4 or 16), as the SAN carries them.
+  ASN1_OCTET_STRING* value = a2i_IPADDRESS(ip.c_str());
+  if (value == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", ip, "\" is not an IP address"));
+  }
+  return pushName(names, GEN_IPADD, value);
 }
 
 absl::StatusOr<X509Ptr> buildCertificate(const CertSpec& spec, X509* issuer,

@@ -149,19 +149,34 @@ absl::StatusOr<CertificateAuthority> CertificateAuthority::createIntermediate(
 absl::StatusOr<IssuedCertificate> CertificateAuthority::sign(const CertificateRequest& csr,
                                                              absl::Duration lifetime,
                                                              absl::Time now) const {
-  if (csr.id.trust_domain != trust_domain_) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "this CA signs for trust domain \"", trust_domain_, "\", not for ", csr.id.toString()));
+  CertSpec spec;
+  spec.public_key = csr.public_key.get();
+  return issue(std::move(spec), csr.id, lifetime, now);
+}
+
+absl::StatusOr<IssuedCertificate> CertificateAuthority::signServing(
+    const SpiffeId& id, EVP_PKEY* public_key, std::vector<std::string> dns_names,
+    absl::Duration lifetime, absl::Time now) const {
+  CertSpec spec;
+  spec.public_key = public_key;
+  spec.dns_sans = std::move(dns_names);
+  return issue(std::move(spec), id, lifetime, now);
+}
+
+absl::StatusOr<IssuedCertificate> CertificateAuthority::issue(CertSpec spec, const SpiffeId& id,
+                                                              absl::Duration lifetime,
+                                                              absl::Time now) const {
+  if (id.trust_domain != trust_domain_) {
+    return absl::PermissionDeniedError(absl::StrCat("this CA signs for trust domain \"",
+                                                    trust_domain_, "\", not for ", id.toString()));
   }
-  if (!isP256Key(csr.public_key.get())) {
+  if (!isP256Key(spec.public_key)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("an SVID key must be EC P-256, got ", describeKey(csr.public_key.get())));
+        absl::StrCat("an SVID key must be EC P-256, got ", describeKey(spec.public_key)));
   }
   RETURN_IF_ERROR(checkPositive(lifetime, "the certificate lifetime"));
   RETURN_IF_ERROR(checkUsableAt(now));
-  CertSpec spec;
-  spec.public_key = csr.public_key.get();
-  spec.uri_san = csr.id.toString();
+  spec.uri_san = id.toString();
   spec.not_before = earliestNotBefore(now);
   spec.not_after = std::min(now + lifetime, notAfter());
   ASSIGN_OR_RETURN(X509Ptr leaf, buildCertificate(spec, certificate(), key_.get()));

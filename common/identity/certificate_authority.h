@@ -5,10 +5,12 @@
 // so expiry is testable and one clock decides.
 
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "common/identity/cert_builder.h"
 #include "common/identity/csr.h"
 #include "common/identity/openssl_ptr.h"
 
@@ -58,6 +60,13 @@ class CertificateAuthority {
   absl::StatusOr<IssuedCertificate> sign(const CertificateRequest& csr, absl::Duration lifetime,
                                          absl::Time now) const;
 
+  // A serving certificate for a control-plane endpoint (the operator's gRPC server): the
+  // SPIFFE ID `id` plus `dns_names` (clients that dial by name check one of them), for
+  // `public_key`, with the same validity rules as sign().
+  absl::StatusOr<IssuedCertificate> signServing(const SpiffeId& id, EVP_PKEY* public_key,
+                                                std::vector<std::string> dns_names,
+                                                absl::Duration lifetime, absl::Time now) const;
+
   const std::string& trustDomain() const { return trust_domain_; }
   X509* certificate() const { return chain_.front().get(); }
   // The signing certificate first, up to and including the root.
@@ -76,6 +85,8 @@ class CertificateAuthority {
       : trust_domain_(std::move(trust_domain)), key_(std::move(key)), chain_(std::move(chain)) {}
 
   absl::Status checkUsableAt(absl::Time now) const;
+  absl::StatusOr<IssuedCertificate> issue(CertSpec spec, const SpiffeId& id,
+                                          absl::Duration lifetime, absl::Time now) const;
   absl::Time earliestNotBefore(absl::Time now) const;
 
   std::string trust_domain_;

@@ -6,7 +6,9 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 
 namespace weft::common {
 namespace {
@@ -72,6 +74,31 @@ absl::StatusOr<SocketAddress> SocketAddress::FromSockaddr(const sockaddr* sa, so
     return SocketAddress{IpAddress::FromV6(in6->sin6_addr), ntohs(in6->sin6_port)};
   }
   return absl::InvalidArgumentError(absl::StrCat("unsupported address family ", sa->sa_family));
+}
+
+absl::StatusOr<SocketAddress> SocketAddress::Parse(absl::string_view text) {
+  absl::StatusOr<HostPort> parts = HostPort::Parse(text);
+  absl::StatusOr<IpAddress> ip =
+      parts.ok() ? IpAddress::Parse(parts->host) : absl::StatusOr<IpAddress>(parts.status());
+  if (!ip.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\" is not an IP:port (e.g. 0.0.0.0:15014 or [::]:15014)"));
+  }
+  return SocketAddress{*ip, parts->port};
+}
+
+absl::StatusOr<HostPort> HostPort::Parse(absl::string_view text) {
+  const size_t colon = text.rfind(':');
+  absl::string_view host = text.substr(0, colon == absl::string_view::npos ? 0 : colon);
+  const bool bracketed = absl::ConsumePrefix(&host, "[") && absl::ConsumeSuffix(&host, "]");
+  uint32_t port = 0;
+  if (colon == absl::string_view::npos || host.empty() ||
+      (host.find(':') != absl::string_view::npos && !bracketed) ||
+      !absl::SimpleAtoi(text.substr(colon + 1), &port) || port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("\"", text, "\" is not a host:port (e.g. weft-operator:15012)"));
+  }
+  return HostPort{std::string(host), static_cast<uint16_t>(port)};
 }
 
 socklen_t SocketAddress::toSockaddr(sockaddr_storage* out) const {

@@ -6,9 +6,9 @@
 #include <array>
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace weft::common {
 
@@ -44,6 +44,8 @@ struct SocketAddress {
   uint16_t port = 0;
 
   static absl::StatusOr<SocketAddress> FromSockaddr(const sockaddr* sa, socklen_t len);
+  // "10.0.0.1:80" or "[fd00::1]:80", as toString() prints them.
+  static absl::StatusOr<SocketAddress> Parse(absl::string_view text);
   // Fills `out` (sockaddr_in for IPv4, sockaddr_in6 otherwise) and returns its length.
   socklen_t toSockaddr(sockaddr_storage* out) const;
   std::string toString() const;  // "10.0.0.1:80" or "[fd00::1]:80"
@@ -54,6 +56,15 @@ struct SocketAddress {
   friend H AbslHashValue(H h, const SocketAddress& a) {
     return H::combine(std::move(h), a.ip, a.port);
   }
+};
+
+// A server named by DNS name or IP and a port, as a flag gives it: "weft-operator:15012",
+// "10.0.0.1:15012", "[fd00::1]:15012" (brackets required around an IPv6 address).
+struct HostPort {
+  std::string host;  // without brackets
+  uint16_t port = 0;
+
+  static absl::StatusOr<HostPort> Parse(absl::string_view text);
 };
 
 }  // namespace weft::common

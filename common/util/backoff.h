@@ -1,42 +1,46 @@
 #pragma once
 
-// Exponential backoff with jitter, for retrying calls to a remote service (the Kubernetes API,
-// the operator). Each failure doubles the delay up to a cap; the jitter spreads out clients
-// that failed together (say, when an API server restarted) so they do not retry in lockstep.
-// Not thread-safe: one Backoff per retry loop.
+// Exponential backoff with full jitter (AWS architecture blog, "Exponential Backoff And
+// Jitter"): the n-th delay is uniform in [0, min(cap, initial * 2^n)], so clients that lost
+// the same server together do not come back together. Reset after a success.
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <random>
-
-#include "absl/time/time.h"
 
 namespace weft::common {
 
 class Backoff {
  public:
-  struct Options {
-    absl::Duration initial = absl::Milliseconds(800);
-    absl::Duration max = absl::Seconds(30);
-    double multiplier = 2.0;
-    // Each delay is drawn uniformly from [d * (1 - jitter), d]: 0 gives exactly d, 1 anything
-    // from zero to d. Never more than `max`.
-    double jitter = 0.5;
-  };
+  // `uniform` returns a value in [0, 1); injected so tests choose the jitter.
+  Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap,
+          std::function<double()> uniform)
+      : initial_(initial), cap_(cap), uniform_(std::move(uniform)) {}
 
-  explicit Backoff(Options options, uint64_t seed = std::random_device{}());
-
-  // The delay to wait before the next attempt; each call counts one more failure.
-  absl::Duration next();
-  // After a success: the next failure waits `initial` again.
-  void reset();
-  // Failures since the last reset.
-  int failures() const { return failures_; }
+  std::chrono::milliseconds next() {
+    const std::chrono::milliseconds ceiling = std::min(cap_, initial_ * (int64_t{1} << attempt_));
+    attempt_ = std::min(attempt_ + 1, 30);  // 2^30 * any initial delay is past any cap
+    // Never 0: a server that refuses at once must not be retried in a tight loop.
+    return std::max(std::chrono::milliseconds(1),
+                    std::chrono::milliseconds(static_cast<int64_t>(ceiling.count() * uniform_())));
+  }
+  void reset() { attempt_ = 0; }
 
  private:
-  Options options_;
-  absl::Duration current_;
-  int failures_ = 0;
-  std::mt19937_64 random_;
+  std::chrono::milliseconds initial_;
+  std::chrono::milliseconds cap_;
+  std::function<double()> uniform_;
+  int attempt_ = 0;
 };
+
+// The jitter outside tests: uniform in [0, 1), seeded from the system, so two processes that
+// lost the same server draw different delays. One per Backoff (not thread-safe).
+inline std::function<double()> randomJitter() {
+  auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
+  return [engine] { return std::uniform_real_distribution<double>(0.0, 1.0)(*engine); };
+}
 
 }  // namespace weft::common

@@ -30,37 +30,6 @@ std::string nodeConfigJson(const NodeConfig& config) {
   return out;
 }
 
-namespace {
-
-absl::Status osError(absl::string_view what, const std::string& path) {
-  return absl::UnavailableError(absl::StrCat(what, " ", path, ": ", std::strerror(errno)));
-}
-
-// Writes `content` to a hidden temp file next to `path`, then renames it over `path`.
-absl::Status writeAtomically(const std::string& path, const std::string& content,
-                             const std::string& tmp) {
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) {
-      return osError("cannot create", tmp);
-    }
-    out << content;
-    out.close();
-    if (!out) {
-      std::remove(tmp.c_str());
-      return osError("cannot write", tmp);
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const absl::Status status = osError("cannot rename over", path);
-    std::remove(tmp.c_str());
-    return status;
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace
-
 absl::StatusOr<bool> NodeConfigWriter::writeIfChanged(const std::string& node,
                                                       const std::string& content) {
   const std::string path = pathOf(node);
@@ -68,7 +37,7 @@ absl::StatusOr<bool> NodeConfigWriter::writeIfChanged(const std::string& node,
       current.ok() && *current == content) {
     return false;
   }
-  RETURN_IF_ERROR(writeAtomically(path, content, absl::StrCat(dir_, "/.", node, ".json.tmp")));
+  RETURN_IF_ERROR(common::writeFileAtomically(path, content));
   return true;
 }
 

@@ -1,6 +1,5 @@
 #include "operator/source/reflector.h"
 
-#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -35,7 +34,8 @@ Reflector::Reflector(const kube::ResourceType& type, kube::ApiClient& client, Op
       options_(std::move(options)),
       on_change_(std::move(on_change)),
       on_status_(std::move(on_status)),
-      backoff_(options_.backoff),
+      backoff_(options_.initial_backoff, options_.max_backoff,
+               options_.jitter ? options_.jitter : common::randomJitter()),
       random_(std::random_device{}()),
       store_(type) {}
 
@@ -286,7 +286,7 @@ void Reflector::reportWatchEnd(NextStep next, const absl::Status& outcome) {
 }
 
 void Reflector::failed(const absl::Status& error) {
-  const absl::Duration delay = backoff_.next();
+  const absl::Duration delay = absl::FromChrono(backoff_.next());
   const absl::Status reported(
       error.code(),
       absl::StrCat(type_.qualifiedName(), ": ", error.message(), " (retrying in ",

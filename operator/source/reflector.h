@@ -8,6 +8,7 @@
 // replaces the cache, so objects deleted meanwhile disappear. Failures are retried with
 // exponential backoff and jitter. One thread per reflector.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -47,7 +48,10 @@ NextStep nextStepAfterWatch(const WatchEnd& end);
 class Reflector {
  public:
   struct Options {
-    common::Backoff::Options backoff;
+    std::chrono::milliseconds initial_backoff{800};
+    std::chrono::milliseconds max_backoff{30'000};
+    // The backoff's jitter, uniform in [0, 1); empty: a random one. Tests inject their own.
+    std::function<double()> jitter;
     int page_size = 500;
     // Each watch asks the server to end it after a time drawn from [min, 2 * min), as
     // client-go does, so watches are spread over API server instances over time.

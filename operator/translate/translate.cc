@@ -1,8 +1,5 @@
 #include "operator/translate/translate.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
-
 #include <algorithm>
 #include <optional>
 #include <tuple>
@@ -13,8 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/config/config_resources.h"
 #include "common/net/address.h"
-#include "common/util/fnv1a.h"
 #include "operator/translate/service_translation.h"
 
 namespace weft::op {
@@ -154,14 +151,7 @@ Translation translate(const SourceSnapshot& snapshot) {
 std::string configVersion(const NodeConfig& config) {
   NodeConfig unversioned = config;
   unversioned.clear_version();
-  std::string bytes;
-  {
-    google::protobuf::io::StringOutputStream stream(&bytes);
-    google::protobuf::io::CodedOutputStream coded(&stream);
-    coded.SetSerializationDeterministic(true);
-    unversioned.SerializeToCodedStream(&coded);
-  }
-  return absl::StrFormat("%016x", common::fnv1a(bytes.data(), bytes.size()));
+  return common::config::contentVersion(unversioned);
 }
 
 }  // namespace weft::op

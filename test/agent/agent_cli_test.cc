@@ -10,28 +10,18 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/identity/certificate_authority.h"
+#include "common/identity/pem.h"
+#include "test/agent/testing/run_command.h"
 #include "test/agent/testing/temp_dir.h"
 
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using Run = weft::test::CommandResult;
 
 Run agent(const std::string& args, const std::string& prefix = "") {
-  Run run;
-  const std::string command = absl::StrCat(prefix, " ", WEFT_AGENT_BINARY, " ", args, " 2>&1");
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) {
-    run.output.append(buf, n);
-  }
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return weft::test::runCommand(absl::StrCat(prefix, " ", WEFT_AGENT_BINARY, " ", args));
 }
 
 bool isOneLine(const std::string& s) {
@@ -72,10 +62,61 @@ TEST_CASE("flags are accepted with hyphens as documented") {
   CHECK(run.exit_code == 1);
 }
 
-TEST_CASE("a missing --config is named") {
-  const Run run = agent("--node=node1 --bpffs-root=/x --cgroup-root=/y --capture-ipv4=10.0.0.1");
-  CHECK(run.output == "weft-agent: --config is required\n");
+TEST_CASE("a config source is required: --operator or --config, not both") {
+  const std::string expected =
+      "weft-agent: give exactly one of --operator (the config stream) and --config (a file, for "
+      "debugging)\n";
+  const std::string rest = "--node=node1 --bpffs-root=/x --cgroup-root=/y --capture-ipv4=10.0.0.1";
+  CHECK(agent(rest).output == expected);
+  CHECK(agent(rest + " --config=/c.json --operator=127.0.0.1:15012").output == expected);
+}
+
+TEST_CASE("the config stream (--operator) needs the operator's CA and the node token") {
+  const std::string rest =
+      "--node=node1 --bpffs-root=/x --cgroup-root=/y --capture-ipv4=10.0.0.1 "
+      "--operator=127.0.0.1:15012";
+  CHECK(agent(rest).output == "weft-agent: --operator-ca is required\n");
+  CHECK(agent(rest + " --operator-ca=/nonexistent/ca.pem").output ==
+        "weft-agent: --node-token-file is required\n");
+  CHECK(agent(rest + " --operator-ca=/nonexistent/ca.pem --node-token-file=/t").output ==
+        "weft-agent: --operator-ca: /nonexistent/ca.pem: No such file or directory\n");
+}
+
+TEST_CASE("bad --operator, --operator-ca and --node-token-file values are one line each") {
+  weft::test::TempDir dir;
+  const std::string ca = dir.path() + "/root.pem", token = dir.path() + "/token";
+  std::ofstream(ca) << "not a PEM bundle\n";
+  std::ofstream(token) << "node1-token-0123456789\n";
+  const std::string node = "--node=node1 --bpffs-root=/x --cgroup-root=/y --capture-ipv4=10.0.0.1";
+  const std::string rest = absl::StrCat(node, " --operator-ca=", ca, " --node-token-file=", token);
+
+  Run run = agent(rest + " --operator=weft-operator");
+  CHECK(run.output ==
+        "weft-agent: --operator: \"weft-operator\" is not a host:port (e.g. "
+        "weft-operator:15012)\n");
   CHECK(run.exit_code == 1);
+
+  run = agent(rest + " --operator=weft-operator:15012");
+  CHECK(isOneLine(run.output));
+  CHECK_THAT(run.output, Catch::StartsWith(absl::StrCat("weft-agent: --operator-ca: ", ca, ": ")));
+
+  // A readable bundle gets the token checked.
+  auto root = weft::common::identity::CertificateAuthority::selfSigned("cluster.local",
+                                                                       absl::Hours(1), absl::Now());
+  REQUIRE(root.ok());
+  std::ofstream(ca, std::ios::trunc) << *weft::common::identity::chainToPem(root->trustBundle());
+  for (const auto& [content, error] :
+       {std::pair{"", ": the file is empty"},
+        {"  \n", ": the file is empty"},
+        {"node1 node1-token-0123456789\n", ": holds more than the token (one word, one line)"}}) {
+    std::ofstream(token, std::ios::trunc) << content;
+    run = agent(rest + " --operator=weft-operator:15012");
+    CHECK(run.output == absl::StrCat("weft-agent: --node-token-file: ", token, error, "\n"));
+  }
+
+  run = agent(absl::StrCat(node, " --config=/c.json --operator-ca=", ca));
+  CHECK(run.output ==
+        "weft-agent: --operator-ca and --node-token-file go with --operator, not with --config\n");
 }
 
 TEST_CASE("a malformed config file is reported with its path in one line") {

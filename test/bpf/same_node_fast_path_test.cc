@@ -34,6 +34,7 @@
 namespace weft::test {
 namespace {
 
+using agent::capture::AgentSocket;
 using agent::capture::FastPath;
 using agent::capture::FastPathConnection;
 
@@ -111,6 +112,26 @@ struct Gate {
   bool client_fin = false;  // the client's FIN arrived too
 };
 
+// Records the agent's progress reports, so a test can wait for the relay to catch up.
+class ObservedConnection : public FastPathConnection {
+ public:
+  ObservedConnection(std::unique_ptr<FastPathConnection> real,
+                     std::atomic<uint64_t>& forwarded_to_upstream)
+      : real_(std::move(real)), forwarded_to_upstream_(forwarded_to_upstream) {}
+  absl::Status forwarded(AgentSocket into, uint64_t total) override {
+    absl::Status status = real_->forwarded(into, total);
+    if (into == AgentSocket::kUpstream) {
+      forwarded_to_upstream_ = total;  // after the kernel knows it
+    }
+    return status;
+  }
+  absl::StatusOr<uint64_t> bytesInto(AgentSocket into) override { return real_->bytesInto(into); }
+
+ private:
+  std::unique_ptr<FastPathConnection> real_;
+  std::atomic<uint64_t>& forwarded_to_upstream_;
+};
+
 class GatedFastPath : public FastPath {
  public:
   GatedFastPath(FastPath& real, Gate gate) : real_(real), gate_(gate) {}
@@ -128,12 +149,18 @@ class GatedFastPath : public FastPath {
              (!gate_.client_fin || tcpState(client) == TCP_CLOSE_WAIT);
     });
     auto connection = real_.pair(client, upstream);
-    (connection.ok() ? paired : refused) += 1;
-    return connection;
+    if (!connection.ok()) {
+      refused += 1;
+      return connection;
+    }
+    paired += 1;
+    return std::make_unique<ObservedConnection>(*std::move(connection), forwarded_to_upstream);
   }
 
   std::atomic<int> paired{0};
   std::atomic<int> refused{0};
+  // What the agent has relayed from the client pod to the backend since pairing.
+  std::atomic<uint64_t> forwarded_to_upstream{0};
 
  private:
   FastPath& real_;
@@ -316,6 +343,11 @@ TEST_CASE("a same-node connection takes the fast path: 10 MiB each way intact, e
   REQUIRE(client->channel().recv<char>() == 'e');
   REQUIRE(waitFor([&] { return lab.gated.paired + lab.gated.refused > 0; }));
   REQUIRE(lab.gated.paired == 1);
+  // Once the agent has relayed the bytes the client sent through TCP, nothing is in flight
+  // and the client's next send must go kernel to kernel. (Without this wait a busy machine
+  // can let the client buffer all 10 MiB before the agent catches up: all through TCP,
+  // correct but not what this test is about.)
+  REQUIRE(waitFor([&] { return lab.gated.forwarded_to_upstream >= kClientEarly; }));
   REQUIRE(client->channel().send('g'));
 
   const auto result = client->channel().recv<ClientResult>();

@@ -4,21 +4,33 @@
 // server and writes the same files as directory mode.
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <random>
 #include <string>
+#include <vector>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "agent/config/config_stream_client.h"
 #include "common/util/file.h"
 #include "operator/source/yaml_objects.h"
 #include "operator/source/yaml_reader.h"
+#include "test/agent/testing/blocking_client.h"
+#include "test/agent/testing/loopback_http.h"
+#include "test/agent/testing/metric_value.h"
+#include "test/agent/testing/run_command.h"
 #include "test/agent/testing/temp_dir.h"
 #include "test/agent/testing/wait_for.h"
 #include "test/operator/fake_apiserver/fake_apiserver.h"
@@ -29,25 +41,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using Run = weft::test::CommandResult;
 
 // `env` (e.g. "HOME=/x") is put before the command.
 Run weftOperator(const std::string& args, const std::string& env = "") {
-  Run run;
-  const std::string command = absl::StrCat(env, " ", WEFT_OPERATOR_BINARY, " ", args, " 2>&1");
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) {
-    run.output.append(buf, n);
-  }
-  const int status = ::pclose(pipe);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return run;
+  return weft::test::runCommand(absl::StrCat(env, " ", WEFT_OPERATOR_BINARY, " ", args));
 }
 
 void writeFile(const std::string& path, const std::string& text) {
@@ -105,7 +103,27 @@ TEST_CASE("flags: unknown ones, missing ones and bad values are one line each") 
   CHECK(run.exit_code == 1);
 
   run = weftOperator("--dir=/tmp");
-  CHECK(run.output == "weft-operator: --node-config-dir is required\n");
+  CHECK(run.output ==
+        "weft-operator: --node-tokens (the config stream) or --node-config-dir (files) is "
+        "required\n");
+
+  run = weftOperator("--dir=/tmp --once");
+  CHECK(run.output == "weft-operator: --node-config-dir is required with --once\n");
+
+  run = weftOperator("--dir=/tmp --node-tokens=/nonexistent");
+  CHECK(run.output ==
+        "weft-operator: --ca-dir is required with --node-tokens (the config stream's TLS "
+        "certificate is issued from that CA)\n");
+
+  run = weftOperator("--dir=/tmp --node-tokens=/t --ca-dir=/c --admin-address=nope");
+  CHECK(run.output ==
+        "weft-operator: --admin-address: \"nope\" is not an IP:port (e.g. 0.0.0.0:15014 or "
+        "[::]:15014)\n");
+
+  run = weftOperator("--dir=/tmp --node-tokens=/t --ca-dir=/c --grpc-address=localhost:15012");
+  CHECK(run.output ==
+        "weft-operator: --grpc-address: \"localhost:15012\" is not an IP:port (e.g. "
+        "0.0.0.0:15014 or [::]:15014)\n");
 
   run = weftOperator("--source=ftp --node-config-dir=/tmp/x");
   CHECK(run.output ==
@@ -158,7 +176,12 @@ TEST_CASE("while running, a change in the directory reaches the config files; SI
   writeFile(in + "/pods.yaml", pod("a", "node1", "10.244.1.10"));
   const std::string binary = WEFT_OPERATOR_BINARY;
   const std::string dir_flag = "--dir=" + in, out_flag = "--node-config-dir=" + out;
-  const char* argv[] = {binary.c_str(), dir_flag.c_str(), out_flag.c_str(), "--log-level=warn",
+  // No --node-tokens: files only; an admin port of its own, tests run in parallel.
+  const char* argv[] = {binary.c_str(),
+                        dir_flag.c_str(),
+                        out_flag.c_str(),
+                        "--log-level=warn",
+                        "--admin-address=127.0.0.1:0",
                         nullptr};
   Child child;
   REQUIRE(::posix_spawn(&child.pid, binary.c_str(), nullptr, nullptr, const_cast<char**>(argv),
@@ -249,8 +272,9 @@ TEST_CASE("kubernetes mode: an unreachable API is logged and retried; SIGTERM st
   const std::string source_flag = "--source=kubernetes";
   const std::string kubeconfig_flag = "--kubeconfig=" + kubeconfig;
   const std::string out_flag = "--node-config-dir=" + dir.path() + "/out";
-  const char* argv[] = {binary.c_str(), source_flag.c_str(), kubeconfig_flag.c_str(),
-                        out_flag.c_str(), nullptr};
+  // An admin port of its own: tests run in parallel.
+  const char* argv[] = {binary.c_str(),    source_flag.c_str(),           kubeconfig_flag.c_str(),
+                        out_flag.c_str(),  "--admin-address=127.0.0.1:0", nullptr};
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -268,6 +292,210 @@ TEST_CASE("kubernetes mode: an unreachable API is logged and retried; SIGTERM st
            text->find("(retrying in ") != std::string::npos;
   }));
   stopsOnSigterm(child);
+}
+
+// A loopback socket bound and listening on a port of its own: a port in use.
+struct LoopbackListener {
+  explicit LoopbackListener(int wanted_port = 0) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sin{.sin_family = AF_INET,
+                    .sin_port = htons(static_cast<uint16_t>(wanted_port)),
+                    .sin_addr = {htonl(INADDR_LOOPBACK)}};
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0 || ::listen(fd, 1) != 0) {
+      return;
+    }
+    socklen_t len = sizeof(sin);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&sin), &len);
+    port = ntohs(sin.sin_port);
+  }
+  ~LoopbackListener() { ::close(fd); }
+  std::string address() const { return absl::StrCat("127.0.0.1:", port); }
+  int fd = -1;
+  int port = 0;  // 0: the wanted port was taken
+};
+
+// Loopback addresses no one listens on, all different, for a child process to listen on.
+// Below the kernel's ephemeral range (32768 and up), so no client socket of this or another
+// test takes one of them meanwhile.
+std::vector<std::string> freeLoopbackAddresses(int n) {
+  std::vector<std::string> out;
+  std::mt19937 random(std::random_device{}());
+  while (static_cast<int>(out.size()) < n) {
+    const LoopbackListener probe(std::uniform_int_distribution(20'000, 32'000)(random));
+    if (probe.port != 0 && std::find(out.begin(), out.end(), probe.address()) == out.end()) {
+      out.push_back(probe.address());
+    }
+  }
+  return out;
+}
+
+std::string freeLoopbackAddress() {
+  return freeLoopbackAddresses(1)[0];
+}
+
+constexpr char kNode1Token[] = "node1-token-0123456789abcdef";
+
+// The demo cluster, tokens for its nodes and a CA directory: what the stream needs.
+struct StreamInputs {
+  StreamInputs() {
+    writeFile(tokens,
+              absl::StrCat("node1 ", kNode1Token, "\nnode2 node2-token-0123456789abcdef\n"));
+  }
+  std::string flags() const {
+    return absl::StrCat("--dir=", WEFT_TESTDATA_DIR, "/demo/input --node-tokens=", tokens,
+                        " --ca-dir=", ca_dir);
+  }
+  weft::test::TempDir dir;
+  std::string tokens = dir.path() + "/tokens";
+  std::string ca_dir = dir.path() + "/ca";
+};
+
+TEST_CASE("the config stream's token file, CA directory and ports are checked at start") {
+  StreamInputs in;
+  const std::string dir = WEFT_TESTDATA_DIR + std::string("/demo/input");
+  const std::string ca = " --ca-dir=" + in.ca_dir;
+  Run run = weftOperator(absl::StrCat("--dir=", dir, " --node-tokens=/nonexistent/tokens", ca));
+  CHECK(run.output ==
+        "weft-operator: --node-tokens: /nonexistent/tokens: No such file or directory\n");
+  CHECK(run.exit_code == 1);
+
+  const std::string bad = in.dir.path() + "/bad-tokens";
+  for (const auto& [content, error] : std::vector<std::pair<std::string, std::string>>{
+           {"node1\n", "line 1: expected \"<node> <token>\""},
+           {"# comment\nnode1 short\n",
+            "line 2: the token of node node1 is shorter than 16 characters"},
+           {"# nothing but comments\n", "no tokens (no agent could connect)"}}) {
+    writeFile(bad, content);
+    run = weftOperator(absl::StrCat("--dir=", dir, " --node-tokens=", bad, ca));
+    CHECK(run.output == absl::StrCat("weft-operator: --node-tokens: ", bad, ": ", error, "\n"));
+  }
+
+  // A CA directory that is a file, and one whose CA does not parse.
+  writeFile(in.dir.path() + "/plain-file", "x");
+  run = weftOperator(absl::StrCat("--dir=", dir, " --node-tokens=", in.tokens,
+                                  " --ca-dir=", in.dir.path(), "/plain-file"));
+  CHECK_THAT(run.output, Catch::StartsWith(absl::StrCat("weft-operator: --ca-dir: cannot create ",
+                                                        in.dir.path(), "/plain-file")));
+  CHECK(run.exit_code == 1);
+  fs::create_directories(in.dir.path() + "/garbled");
+  writeFile(in.dir.path() + "/garbled/ca.pem", "not a certificate");
+  writeFile(in.dir.path() + "/garbled/ca-key.pem", "not a key");
+  run = weftOperator(absl::StrCat("--dir=", dir, " --node-tokens=", in.tokens,
+                                  " --ca-dir=", in.dir.path(), "/garbled"));
+  CHECK_THAT(run.output, Catch::StartsWith(absl::StrCat("weft-operator: --ca-dir: the CA in ",
+                                                        in.dir.path(), "/garbled: ")));
+  CHECK(std::count(run.output.begin(), run.output.end(), '\n') == 1);
+
+  const LoopbackListener taken;
+  run = weftOperator(absl::StrCat(in.flags(), " --grpc-address=", taken.address(),
+                                  " --admin-address=", freeLoopbackAddress(), " --log-level=warn"));
+  CHECK(run.output == absl::StrCat("weft-operator: --grpc-address: cannot listen on ",
+                                   taken.address(), ": Address already in use\n"));
+  CHECK(run.exit_code == 1);
+  run = weftOperator(absl::StrCat(in.flags(), " --grpc-address=", freeLoopbackAddress(),
+                                  " --admin-address=", taken.address(), " --log-level=warn"));
+  CHECK(run.output == absl::StrCat("weft-operator: --admin-address: http server ", taken.address(),
+                                   ": Address already in use\n"));
+}
+
+// weft-operator as a child process, killed if the test ends before it was reaped.
+struct OperatorProcess {
+  explicit OperatorProcess(const std::vector<std::string>& flags) {
+    std::vector<std::string> args{WEFT_OPERATOR_BINARY};
+    args.insert(args.end(), flags.begin(), flags.end());
+    std::vector<char*> argv;
+    for (std::string& arg : args) {
+      argv.push_back(arg.data());
+    }
+    argv.push_back(nullptr);
+    REQUIRE(::posix_spawn(&child.pid, argv[0], nullptr, nullptr, argv.data(), environ) == 0);
+  }
+  // SIGTERM, then the exit code (-1: not a normal exit).
+  int stop() {
+    REQUIRE(::kill(child.pid, SIGTERM) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(child.pid, &status, 0) == child.pid);
+    child.pid = 0;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  Child child;
+};
+
+bool listening(const std::string& address) {
+  weft::test::BlockingClient client;
+  return client.connect(*weft::common::SocketAddress::Parse(address));
+}
+
+std::string goldenVersion(const std::string& node) {
+  const auto golden =
+      weft::common::readFile(absl::StrCat(WEFT_TESTDATA_DIR, "/demo/expected/", node, ".json"));
+  REQUIRE(golden.ok());
+  const size_t at = golden->find("\"version\": \"");
+  REQUIRE(at != std::string::npos);
+  return golden->substr(at + 12, 16);
+}
+
+TEST_CASE("with --node-tokens an agent follows its config over TLS, across an operator restart") {
+  StreamInputs in;
+  const std::vector<std::string> ports = freeLoopbackAddresses(2);
+  const std::string grpc = ports[0], admin = ports[1];
+  const std::vector<std::string> flags{"--dir=" + std::string(WEFT_TESTDATA_DIR) + "/demo/input",
+                                       "--node-tokens=" + in.tokens,
+                                       "--ca-dir=" + in.ca_dir,
+                                       "--grpc-address=" + grpc,
+                                       "--admin-address=" + admin,
+                                       "--log-level=warn"};
+  auto op = std::make_unique<OperatorProcess>(flags);
+  REQUIRE(weft::test::waitFor([&] { return listening(admin) && listening(grpc); }));
+  const auto admin_address = *weft::common::SocketAddress::Parse(admin);
+  CHECK(weft::test::waitFor(
+      [&] { return weft::test::httpGet(admin_address, "/ready").first == 200; }));
+  const auto root_pem = weft::common::readFile(in.ca_dir + "/root.pem");
+  REQUIRE(root_pem.ok());
+
+  weft::agent::config::ConfigStore store;
+  weft::agent::telemetry::Metrics metrics;
+  weft::agent::config::ConfigStreamClient agent(
+      {.target = grpc,
+       .node_name = "node1",
+       .token = kNode1Token,
+       .credentials = weft::agent::config::operatorTlsCredentials(*root_pem),
+       .initial_backoff = std::chrono::milliseconds(10),
+       .max_backoff = std::chrono::milliseconds(200)},
+      store, metrics);
+  agent.start();
+  const std::string version = goldenVersion("node1");
+  REQUIRE(weft::test::waitFor(
+      [&] { return store.current() != nullptr && store.current()->version() == version; }));
+  const auto served = store.current();
+  CHECK(served->config().services_size() == 1);
+  CHECK(weft::test::waitFor([&] {
+    return weft::test::httpGet(admin_address, "/debug/agents")
+               .second.find(absl::StrCat("\"acked_version\": \"", version, "\"")) !=
+           std::string::npos;
+  }));
+  CHECK_THAT(weft::test::httpGet(admin_address, "/metrics").second,
+             Catch::Contains("weft_operator_connected_agents 1"));
+
+  // Stopped: the agent keeps what it has. Back with the same inputs (and CA): nothing new.
+  CHECK(op->stop() == 0);
+  auto connected = [&] {
+    return weft::test::gaugeValue(*metrics.registry(), "weft_config_stream_connected") == 1;
+  };
+  CHECK(weft::test::waitFor([&] { return !connected(); }));
+  CHECK(store.current() == served);
+  op = std::make_unique<OperatorProcess>(flags);
+  REQUIRE(weft::test::waitFor([&] {
+    return listening(admin) && weft::test::httpGet(admin_address, "/debug/agents")
+                                       .second.find(absl::StrCat("\"acked_version\": \"", version,
+                                                                 "\"")) != std::string::npos;
+  }));
+  CHECK(connected());
+  CHECK(store.current() == served);
+  CHECK_THAT(weft::test::httpGet(admin_address, "/metrics").second,
+             !Catch::Contains("weft_operator_push_resources_total{"));
+  agent.stop();
+  CHECK(op->stop() == 0);
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 // weft-probe: a tiny TCP client and server for the e2e tests.
 //
 //   weft-probe connect <ipv4>:<port> [--send N] [--expect-echo | --expect-bytes M]
-//                      [--http-get PATH] [--timeout-ms T]
-//     Connects, sends N bytes of a known pattern, reads until the expected bytes are back,
+//                      [--http-get PATH] [--timeout-ms T] [--wait-ms W]
+//     Connects, waits W ms with the connection idle (default 0: a connection that must live
+//     across some event, e.g. an operator restart), sends N bytes of a known pattern, reads until the expected bytes are back,
 //     closes, and prints one JSON line: the addresses getpeername()/getsockname() return,
 //     the byte counts, and the error (errno name) if something failed. --http-get sends
 //     one HTTP/1.0 GET instead and adds the response's status line and body.
@@ -45,14 +46,15 @@ struct ConnectOptions {
   bool expect_echo = false;
   std::optional<uint64_t> expect_bytes;
   std::string http_path;  // --http-get: one HTTP/1.0 GET, read until the server closes
-  int timeout_ms = 5000;
+  int timeout_ms = 5000;  // for the connect, and again for the exchange
+  int wait_ms = 0;        // idle time between connect and exchange
 };
 
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr,
                "weft-probe: %s\n"
                "usage: weft-probe connect <ipv4>:<port> [--send N] [--expect-echo | "
-               "--expect-bytes M] [--http-get PATH] [--timeout-ms T]\n"
+               "--expect-bytes M] [--http-get PATH] [--timeout-ms T] [--wait-ms W]\n"
                "       weft-probe serve --port P [--repeat K]\n",
                why);
   std::exit(64);
@@ -250,8 +252,10 @@ int runConnect(const ConnectOptions& options) {
   out["peer"] = toString(peer);
   out["local"] = toString(local);
 
+  std::this_thread::sleep_for(std::chrono::milliseconds(options.wait_ms));
   const Plan plan = planFor(options);
-  const Outcome o = exchange(fd, plan, deadline);
+  const Outcome o =
+      exchange(fd, plan, Clock::now() + std::chrono::milliseconds(options.timeout_ms));
   close(fd);
 
   out["sent"] = o.sent;
@@ -363,6 +367,9 @@ int main(int argc, char** argv) {
         ++i;
       } else if (flag == "--timeout-ms") {
         options.timeout_ms = static_cast<int>(parseCount("--timeout-ms", value));
+        ++i;
+      } else if (flag == "--wait-ms") {
+        options.wait_ms = static_cast<int>(parseCount("--wait-ms", value));
         ++i;
       } else {
         usage(("unknown flag " + flag).c_str());

@@ -4,14 +4,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <asio/executor_work_guard.hpp>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "agent/config/config_loader.h"
-#include "test/agent/testing/blocking_client.h"
+#include "test/agent/testing/loopback_http.h"
 #include "test/agent/testing/test_config.h"
 
 namespace weft::agent::admin {
@@ -20,18 +18,14 @@ namespace {
 using common::IpAddress;
 
 struct AdminUnderTest {
-  AdminUnderTest() : server(io) {
-    addAdminRoutes(server, AdminSources{.config = store, .metrics = metrics, .ready = [this] {
-                                          return data_plane_ready.load();
-                                        }});
-    auto bound = server.listen({*IpAddress::Parse("127.0.0.1"), 0});
-    REQUIRE(bound.ok());
-    address = *bound;
-    thread = std::thread([this] { io.run(); });
-  }
-  ~AdminUnderTest() {
-    io.stop();
-    thread.join();
+  AdminUnderTest() {
+    addAdminRoutes(http.server, AdminSources{
+                                    .config = store,
+                                    .metrics = metrics,
+                                    .ready = [this] { return data_plane_ready.load(); },
+                                    .source = {.kind = "operator", .location = "127.0.0.1:15012"},
+                                });
+    http.start();
   }
 
   void loadConfig() {
@@ -42,27 +36,12 @@ struct AdminUnderTest {
     store.publish(*snapshot);
   }
 
-  // Status code and body of GET `path`.
-  std::pair<int, std::string> get(const std::string& path) {
-    test::BlockingClient client;
-    REQUIRE(client.connect(address));
-    REQUIRE(client.sendAll("GET " + path + " HTTP/1.1\r\nHost: agent\r\n\r\n"));
-    std::string response;
-    REQUIRE(client.readToEof(response));
-    REQUIRE(response.size() > 12);
-    const size_t body = response.find("\r\n\r\n");
-    REQUIRE(body != std::string::npos);
-    return {std::stoi(response.substr(9, 3)), response.substr(body + 4)};
-  }
+  std::pair<int, std::string> get(const std::string& path) { return http.get(path); }
 
   config::ConfigStore store;
   telemetry::Metrics metrics;
   std::atomic<bool> data_plane_ready{false};
-  asio::io_context io;
-  asio::executor_work_guard<asio::io_context::executor_type> work{io.get_executor()};
-  common::http::Server server;
-  common::SocketAddress address;
-  std::thread thread;
+  test::LoopbackHttpServer http;
 };
 
 TEST_CASE("/healthz answers while the process is alive, config or not") {
@@ -86,10 +65,10 @@ TEST_CASE("/metrics serves the Prometheus text of the registry") {
   const auto [status, body] = admin.get("/metrics");
   CHECK(status == 200);
   CHECK_THAT(body, Catch::Contains("weft_proxy_failures_total{reason=\"no_endpoints\"} 1"));
-  CHECK_THAT(body, Catch::Contains("weft_config_reloads_total{result=\"rejected\"} 0"));
+  CHECK_THAT(body, Catch::Contains("weft_config_updates_total{result=\"rejected\"} 0"));
 }
 
-TEST_CASE("/config_dump shows the current config, its version and load time") {
+TEST_CASE("/config_dump shows the current config, its version, source and load time") {
   AdminUnderTest admin;
   CHECK(admin.get("/config_dump").first == 503);
   admin.loadConfig();
@@ -99,6 +78,8 @@ TEST_CASE("/config_dump shows the current config, its version and load time") {
   REQUIRE_FALSE(dump.is_discarded());
   CHECK(dump["version"] == "v1");
   CHECK(dump["loaded_at"] == "2023-11-14T22:13:20+00:00");
+  CHECK(dump["source"]["kind"] == "operator");
+  CHECK(dump["source"]["location"] == "127.0.0.1:15012");
   CHECK(dump["config"]["node_name"] == "node1");
   CHECK(dump["config"]["services"][0]["vips"][0] == "10.96.0.10");
   CHECK(dump["config"]["services"][1]["load_balancer"] == "ROUND_ROBIN");

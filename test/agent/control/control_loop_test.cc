@@ -98,7 +98,7 @@ void writeFile(const std::string& path, const std::string& text) {
 struct ControlUnderTest {
   explicit ControlUnderTest(ControlOptions options = {.tick = std::chrono::hours(1)})
       : reloader(dir.path() + "/node.json", "node1", store),
-        control(io, reloader, store, metrics, data_plane, resolver, options) {
+        control(io, &reloader, store, metrics, data_plane, resolver, options) {
     writeFile(path(), config::testing::kGoodConfigJson);
     REQUIRE(reloader.loadInitial().ok());
     resolver.ids["uid-client"] = 1001;  // the enrolled pod; uid-batch is not enrolled
@@ -110,7 +110,7 @@ struct ControlUnderTest {
         .value_or(-1);
   }
   double reloads(const std::string& result) const {
-    return test::counterValue(*metrics.registry(), "weft_config_reloads_total",
+    return test::counterValue(*metrics.registry(), "weft_config_updates_total",
                               {{"result", result}})
         .value_or(-1);
   }

@@ -1,13 +1,12 @@
 #include "agent/telemetry/metrics.h"
 
-#include <sys/wait.h>
-
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
 #include <string>
 
 #include "test/agent/testing/metric_value.h"
+#include "test/agent/testing/run_command.h"
 #include "test/agent/testing/temp_dir.h"
 
 namespace weft::agent::telemetry {
@@ -21,24 +20,8 @@ const ConnectionLabels kLabels{
     .destination_namespace = "default",
 };
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;
-};
-
-CommandResult runCommand(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0) {
-    result.output.append(buf, n);
-  }
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
+using test::CommandResult;
+using test::runCommand;
 
 TEST_CASE("a label set resolves to the same counters every time") {
   Metrics metrics;
@@ -114,12 +97,12 @@ TEST_CASE("BPF event counters follow the kernel's totals, also across a map rese
 
 TEST_CASE("config reloads are counted by result") {
   Metrics metrics;
-  metrics.countConfigReload(false);
-  metrics.countConfigReload(false);
-  metrics.countConfigReload(true);
+  metrics.countConfigUpdate(false);
+  metrics.countConfigUpdate(false);
+  metrics.countConfigUpdate(true);
   const auto& registry = *metrics.registry();
-  CHECK(test::counterValue(registry, "weft_config_reloads_total", {{"result", "rejected"}}) == 2);
-  CHECK(test::counterValue(registry, "weft_config_reloads_total", {{"result", "accepted"}}) == 1);
+  CHECK(test::counterValue(registry, "weft_config_updates_total", {{"result", "rejected"}}) == 2);
+  CHECK(test::counterValue(registry, "weft_config_updates_total", {{"result", "accepted"}}) == 1);
 }
 
 TEST_CASE("the rendered metrics pass promtool check metrics") {
@@ -134,7 +117,7 @@ TEST_CASE("the rendered metrics pass promtool check metrics") {
   c.received_bytes->Increment(100);
   c.sent_bytes->Increment(200);
   metrics.countFailure(FailureReason::kNoEndpoints);
-  metrics.countConfigReload(true);
+  metrics.countConfigUpdate(true);
   metrics.countRelay(RelayMode::kFastPath);
   metrics.setBpfEventTotal("fast_path_target_gone", 3);
   metrics.observeRtt({.source_workload = "client",

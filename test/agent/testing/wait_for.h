@@ -8,8 +8,9 @@ namespace weft::test {
 
 // Waits until `condition` holds, polling; gives up after a generous safety limit. Tests
 // assert on the condition, never on how long it took.
-inline bool waitFor(const std::function<bool()>& condition) {
-  const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+inline bool waitFor(const std::function<bool()>& condition,
+                    std::chrono::steady_clock::duration safety_limit = std::chrono::seconds(20)) {
+  const auto limit = std::chrono::steady_clock::now() + safety_limit;
   while (!condition()) {
     if (std::chrono::steady_clock::now() > limit) {
       return false;

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/identity/cert_builder.h"
+#include "common/identity/keys.h"
 #include "common/identity/pem.h"
 #include "common/identity/x509_util.h"
 #include "test/common/identity/test_pki.h"
@@ -71,6 +72,24 @@ TEST_CASE("a signed leaf is an SVID for exactly the requested identity") {
   CHECK(X509_get_extended_key_usage(leaf) == (XKU_SSL_SERVER | XKU_SSL_CLIENT));
   CHECK(issued.intermediates.empty());
   CHECK(X509_check_issued(ca.certificate(), leaf) == X509_V_OK);
+}
+
+TEST_CASE("a serving certificate carries the SPIFFE ID and the DNS names clients check") {
+  CertificateAuthority ca = rootCa();
+  EvpPkeyPtr key = take(generateP256Key());
+  IssuedCertificate issued =
+      take(ca.signServing(testing::id("spiffe://example.org/ns/weft-system/sa/weft-operator"),
+                          key.get(), {"weft-operator"}, absl::Hours(24), kNow));
+  X509* leaf = issued.leaf.get();
+  CHECK(uris(leaf) ==
+        std::vector<std::string>{"spiffe://example.org/ns/weft-system/sa/weft-operator"});
+  CHECK(take(certificateSans(leaf)).others == 1);
+  CHECK(X509_check_host(leaf, "weft-operator", 0, 0, nullptr) == 1);
+  CHECK(X509_check_host(leaf, "other", 0, 0, nullptr) == 0);
+  CHECK(X509_get_extended_key_usage(leaf) == (XKU_SSL_SERVER | XKU_SSL_CLIENT));
+  auto other = ca.signServing(testing::id("spiffe://other.org/ns/a/sa/b"), key.get(), {"x"},
+                              absl::Hours(1), kNow);
+  CHECK(other.status().code() == absl::StatusCode::kPermissionDenied);
 }
 
 TEST_CASE("serial numbers are random and at most 128 bits") {

@@ -5,46 +5,28 @@
 namespace weft::common {
 namespace {
 
-TEST_CASE("backoff doubles up to the cap and starts over after a reset") {
-  Backoff backoff({.initial = absl::Milliseconds(100),
-                   .max = absl::Milliseconds(500),
-                   .multiplier = 2,
-                   .jitter = 0});
-  CHECK(backoff.next() == absl::Milliseconds(100));
-  CHECK(backoff.next() == absl::Milliseconds(200));
-  CHECK(backoff.next() == absl::Milliseconds(400));
-  CHECK(backoff.next() == absl::Milliseconds(500));
-  CHECK(backoff.next() == absl::Milliseconds(500));
-  CHECK(backoff.failures() == 5);
+using std::chrono::milliseconds;
+
+TEST_CASE("backoff doubles up to its cap and starts over after reset") {
+  Backoff backoff(milliseconds(100), milliseconds(1000), [] { return 0.999999; });
+  CHECK(backoff.next() == milliseconds(99));
+  CHECK(backoff.next() == milliseconds(199));
+  CHECK(backoff.next() == milliseconds(399));
+  CHECK(backoff.next() == milliseconds(799));
+  CHECK(backoff.next() == milliseconds(999));
+  for (int i = 0; i < 100; ++i) {
+    CHECK(backoff.next() == milliseconds(999));
+  }
   backoff.reset();
-  CHECK(backoff.failures() == 0);
-  CHECK(backoff.next() == absl::Milliseconds(100));
+  CHECK(backoff.next() == milliseconds(99));
 }
 
-TEST_CASE("backoff jitter stays within [d * (1 - jitter), d] and varies") {
-  Backoff backoff({.initial = absl::Seconds(1), .max = absl::Seconds(1), .jitter = 0.5},
-                  /*seed=*/42);
-  absl::Duration smallest = absl::InfiniteDuration();
-  absl::Duration largest = absl::ZeroDuration();
-  for (int i = 0; i < 200; ++i) {
-    const absl::Duration d = backoff.next();
-    REQUIRE(d >= absl::Milliseconds(500));
-    REQUIRE(d <= absl::Seconds(1));
-    smallest = std::min(smallest, d);
-    largest = std::max(largest, d);
-  }
-  CHECK(largest - smallest > absl::Milliseconds(100));
-}
-
-TEST_CASE("backoff options out of range are clamped") {
-  Backoff backoff(
-      {.initial = absl::Seconds(1), .max = absl::Seconds(8), .multiplier = 0.5, .jitter = 7});
-  // A multiplier below 1 would shrink the delay; it is taken as 1. Jitter above 1 is 1.
-  for (int i = 0; i < 20; ++i) {
-    const absl::Duration d = backoff.next();
-    REQUIRE(d >= absl::ZeroDuration());
-    REQUIRE(d <= absl::Seconds(1));
-  }
+TEST_CASE("backoff jitter spreads delays below the ceiling, never to zero") {
+  Backoff backoff(milliseconds(100), milliseconds(1000), [] { return 0.0; });
+  CHECK(backoff.next() == milliseconds(1));
+  Backoff half(milliseconds(100), milliseconds(1000), [] { return 0.5; });
+  CHECK(half.next() == milliseconds(50));
+  CHECK(half.next() == milliseconds(100));
 }
 
 }  // namespace

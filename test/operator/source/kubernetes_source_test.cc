@@ -62,7 +62,8 @@ struct Cluster {
   // Fast retries, so a test waits milliseconds for a backoff, not seconds.
   static KubernetesSource::Options fastOptions() {
     KubernetesSource::Options options;
-    options.reflector.backoff = {.initial = absl::Milliseconds(10), .max = absl::Milliseconds(200)};
+    options.reflector.initial_backoff = std::chrono::milliseconds(10);
+    options.reflector.max_backoff = std::chrono::milliseconds(200);
     options.debounce = absl::Milliseconds(20);
     return options;
   }
