@@ -525,9 +525,13 @@ Reply FakeApiServer::handle(const common::http::Request& request, const std::str
     return {400, statusBody(400, "BadRequest", "the body is not a JSON object")};
   }
   if (verb == "list") {
-    size_t limit = 0;
-    (void)absl::SimpleAtoi(param("limit"), &limit);
-    return store_.list(resource, target.ns, limit, param("continue"));
+    ListOptions list{.continue_token = param("continue"),
+                     .resource_version = param("resourceVersion"),
+                     .resource_version_match = param("resourceVersionMatch")};
+    if (!param("limit").empty() && !absl::SimpleAtoi(param("limit"), &list.limit)) {
+      return {400, statusBody(400, "BadRequest", "limit: not a number")};
+    }
+    return store_.list(resource, target.ns, list);
   }
   if (verb == "watch") {
     int timeout = 1800;  // the real default is 30 to 60 minutes

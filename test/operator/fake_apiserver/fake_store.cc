@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <stdexcept>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -140,9 +141,10 @@ Reply FakeStore::checkIdentity(const FakeResource& resource, const std::string& 
   return {0, {}};
 }
 
-void FakeStore::record(const FakeResource& resource, const std::string& ns, const char* type,
-                       const json& object) {
-  history_.push_back({resource_version_, &resource, ns, eventLine(type, object)});
+void FakeStore::record(const FakeResource& resource, const Key& key, const char* type,
+                       const json& object, json previous) {
+  history_.push_back({resource_version_, &resource, key, eventLine(type, object),
+                      std::move(previous)});
   while (history_.size() > history_limit_) {
     compacted_ = history_.front().resource_version;
     history_.pop_front();
@@ -154,8 +156,9 @@ Reply FakeStore::write(const FakeResource& resource, const Key& key, json stored
                        const char* type) {
   ++resource_version_;
   stored["metadata"]["resourceVersion"] = absl::StrCat(resource_version_);
-  objectsOf(resource)[key] = stored;
-  record(resource, key.first, type, stored);
+  json& slot = objectsOf(resource)[key];  // null when new
+  json previous = std::exchange(slot, stored);
+  record(resource, key, type, stored, std::move(previous));
   return {200, std::move(stored)};
 }
 
@@ -203,6 +206,13 @@ Reply FakeStore::replaceLocked(const FakeResource& resource, const Key& key, jso
   }
   const json& stored = it->second;
   const std::string asked = metaString(object, "resourceVersion");
+  if (asked.empty() && !resource.builtin) {
+    // Custom resources allow no unconditional update (the API server's CRD strategy).
+    return {422, statusBody(422, "Invalid",
+                            absl::StrCat(resource.kind, ".", resource.group, " \"", key.second,
+                                         "\" is invalid: metadata.resourceVersion: Invalid "
+                                         "value: 0x0: must be specified for an update"))};
+  }
   if (!asked.empty() && asked != metaString(stored, "resourceVersion")) {
     return {409, statusBody(409, "Conflict",
                             absl::StrCat("Operation cannot be fulfilled on ",
@@ -298,11 +308,13 @@ Reply FakeStore::remove(const FakeResource& resource, const std::string& ns,
   if (it == objects.end()) {
     return notFound(resource, name);
   }
-  json object = std::move(it->second);
+  json previous = std::move(it->second);
+  const Key key = it->first;
   objects.erase(it);
   ++resource_version_;
+  json object = previous;
   object["metadata"]["resourceVersion"] = absl::StrCat(resource_version_);
-  record(resource, resource.namespaced ? ns : "", "DELETED", object);
+  record(resource, key, "DELETED", object, std::move(previous));
   return {200, std::move(object)};
 }
 
@@ -319,57 +331,126 @@ Reply FakeStore::get(const FakeResource& resource, const std::string& ns,
   return notFound(resource, name);
 }
 
-Reply FakeStore::list(const FakeResource& resource, const std::string& ns, size_t limit,
-                      const std::string& continue_token) const {
-  std::lock_guard lock(mutex_);
-  uint64_t list_version = resource_version_;
-  Key start;
-  if (!continue_token.empty()) {
+Reply FakeStore::listVersion(const ListOptions& options, uint64_t& version, Key& start) const {
+  version = resource_version_;
+  bool exact = false;
+  const std::string& asked = options.resource_version;
+  const std::string& match = options.resource_version_match;
+  if (!options.continue_token.empty()) {
+    if (!asked.empty() && asked != "0") {
+      return badRequest("specifying resource version is not allowed when using continue");
+    }
     std::string decoded;
     json token;
-    if (absl::WebSafeBase64Unescape(continue_token, &decoded)) {
+    if (absl::WebSafeBase64Unescape(options.continue_token, &decoded)) {
       token = json::parse(decoded, nullptr, false);
     }
     if (!token.is_object() || !token["rv"].is_number_unsigned() || !token["start"].is_array() ||
-        token["start"].size() != 2) {
+        token["start"].size() != 2 || !token["start"][0].is_string() ||
+        !token["start"][1].is_string()) {
       return badRequest("continue key is not valid");
     }
-    list_version = token["rv"].get<uint64_t>();
+    version = token["rv"].get<uint64_t>();
     start = {token["start"][0].get<std::string>(), token["start"][1].get<std::string>()};
-    if (list_version < compacted_) {
+    if (version < compacted_) {
       return {410, statusBody(410, "Expired",
                               "The provided continue parameter is too old to display a "
                               "consistent list result. You can start a new list without the "
                               "continue parameter.")};
     }
+    return {0, {}};
+  }
+  if (asked.empty()) {
+    if (!match.empty()) {
+      return badRequest(
+          "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless "
+          "resourceVersion is provided");
+    }
+    return {0, {}};  // the most recent state
+  }
+  uint64_t number = 0;
+  if (!absl::SimpleAtoi(asked, &number)) {
+    return badRequest(absl::StrCat("resourceVersion: Invalid value: \"", asked, "\""));
+  }
+  if (match == "Exact") {
+    if (asked == "0") {
+      return badRequest(
+          "resourceVersionMatch: Forbidden: resourceVersionMatch \"exact\" is forbidden for "
+          "resourceVersion \"0\"");
+    }
+    exact = true;
+  } else if (match.empty()) {
+    // Before resourceVersionMatch, a version with a limit meant exactly that version.
+    exact = asked != "0" && options.limit > 0;
+  } else if (match != "NotOlderThan") {
+    return badRequest(absl::StrCat("resourceVersionMatch: Unsupported value: \"", match,
+                                   "\": supported values: \"Exact\", \"NotOlderThan\""));
+  }
+  if (number > resource_version_) {
+    return {504, statusBody(504, "Timeout",
+                            absl::StrCat("Too large resource version: ", number,
+                                         ", current: ", resource_version_))};
+  }
+  if (exact) {
+    if (number < compacted_) {
+      return {410, statusBody(410, "Expired",
+                              "The resourceVersion for the provided list is too old.")};
+    }
+    version = number;
+  }
+  return {0, {}};
+}
+
+FakeStore::Objects FakeStore::objectsAt(const FakeResource& resource, uint64_t version) const {
+  const auto current = objects_.find(typeKey(resource));
+  Objects objects = current == objects_.end() ? Objects() : current->second;
+  for (auto it = history_.rbegin(); it != history_.rend() && it->resource_version > version;
+       ++it) {
+    if (it->resource != &resource) {
+      continue;
+    }
+    if (it->previous.is_null()) {
+      objects.erase(it->key);
+    } else {
+      objects[it->key] = it->previous;
+    }
+  }
+  return objects;
+}
+
+Reply FakeStore::list(const FakeResource& resource, const std::string& ns,
+                      const ListOptions& options) const {
+  std::lock_guard lock(mutex_);
+  uint64_t list_version = 0;
+  Key start;
+  if (Reply refused = listVersion(options, list_version, start); refused.code != 0) {
+    return refused;
   }
   json items = json::array();
   json metadata = {{"resourceVersion", absl::StrCat(list_version)}};
-  const auto objects = objects_.find(typeKey(resource));
-  if (objects != objects_.end()) {
-    size_t remaining = 0;
-    Key last;
-    for (auto it = objects->second.upper_bound(start); it != objects->second.end(); ++it) {
-      if (!ns.empty() && it->first.first != ns) {
-        continue;
-      }
-      if (limit != 0 && items.size() == limit) {
-        ++remaining;
-        continue;
-      }
-      json item = it->second;
-      if (resource.builtin) {
-        item.erase("kind");
-        item.erase("apiVersion");
-      }
-      items.push_back(std::move(item));
-      last = it->first;
+  const Objects objects = objectsAt(resource, list_version);
+  size_t remaining = 0;
+  Key last;
+  for (auto it = objects.upper_bound(start); it != objects.end(); ++it) {
+    if (!ns.empty() && it->first.first != ns) {
+      continue;
     }
-    if (remaining > 0) {
-      const json token = {{"rv", list_version}, {"start", {last.first, last.second}}};
-      metadata["continue"] = absl::WebSafeBase64Escape(token.dump());
-      metadata["remainingItemCount"] = remaining;
+    if (options.limit != 0 && items.size() == options.limit) {
+      ++remaining;
+      continue;
     }
+    json item = it->second;
+    if (resource.builtin) {
+      item.erase("kind");
+      item.erase("apiVersion");
+    }
+    items.push_back(std::move(item));
+    last = it->first;
+  }
+  if (remaining > 0) {
+    const json token = {{"rv", list_version}, {"start", {last.first, last.second}}};
+    metadata["continue"] = absl::WebSafeBase64Escape(token.dump());
+    metadata["remainingItemCount"] = remaining;
   }
   return {200, json{{"kind", resource.kind + "List"},
                     {"apiVersion", resource.apiVersion()},
@@ -439,7 +520,7 @@ bool FakeStore::nextEvents(WatchCursor& cursor, std::vector<std::string>& lines,
         [&](const Event& event) { return event.resource_version <= cursor.after; });
     for (auto it = first; it != history_.end(); ++it) {
       if (it->resource == cursor.resource &&
-          (cursor.namespace_name.empty() || it->namespace_name == cursor.namespace_name)) {
+          (cursor.namespace_name.empty() || it->key.first == cursor.namespace_name)) {
         lines.push_back(it->line);
       }
     }

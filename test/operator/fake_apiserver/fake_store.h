@@ -8,10 +8,14 @@
 // event carrying a 410 Expired Status. Thread-safe: the server's connection threads and the
 // test share it.
 //
-// Simplifications, on purpose: the pages of a paginated LIST are read from the current
-// state (the real one reads them from the snapshot of the first page); namespaces need not
-// exist before objects are created in them; no field or label selectors; no finalizers or
-// graceful deletion; strategic merge patch is applied as a JSON merge patch.
+// A LIST at an older resourceVersion (the pages after the first, resourceVersionMatch=Exact)
+// is served from the same history, by undoing the events after it, so every page of a list
+// is one consistent snapshot, as etcd serves it.
+//
+// Simplifications, on purpose: namespaces need not exist before objects are created in
+// them; no field or label selectors; no finalizers or graceful deletion; strategic merge
+// patch is applied as a JSON merge patch; a resourceVersion newer than the store's is
+// refused at once (the real one waits a few seconds for it first).
 
 #include <condition_variable>
 #include <cstdint>
@@ -54,6 +58,14 @@ struct Reply {
 // A metav1.Status body, as the API server writes one for a failed request.
 json statusBody(int code, const std::string& reason, const std::string& message);
 
+// The query parameters of a LIST.
+struct ListOptions {
+  size_t limit = 0;  // 0: everything
+  std::string continue_token{};
+  std::string resource_version{};        // "": the most recent; "0": any
+  std::string resource_version_match{};  // "", "Exact" or "NotOlderThan"
+};
+
 // One watch, from the moment it is opened to its end.
 struct WatchCursor {
   const FakeResource* resource = nullptr;
@@ -91,8 +103,12 @@ class FakeStore {
               const std::string& content_type, const std::string& body, bool status_only);
   Reply remove(const FakeResource& resource, const std::string& ns, const std::string& name);
   Reply get(const FakeResource& resource, const std::string& ns, const std::string& name) const;
-  Reply list(const FakeResource& resource, const std::string& ns, size_t limit,
-             const std::string& continue_token) const;
+  // With the API's resourceVersion semantics: unset, the most recent state; "0" or
+  // NotOlderThan, the current one (never older than asked); Exact (and, as the API does for
+  // compatibility, a version with a limit), that version's state, 410 Expired once it is
+  // older than the history. A continue token lists on at its first page's version.
+  Reply list(const FakeResource& resource, const std::string& ns,
+             const ListOptions& options) const;
 
   // --- watch ---
   // Opens a watch from `resource_version` ("" or "0": the current objects as ADDED events
@@ -120,14 +136,15 @@ class FakeStore {
   void shutdown();
 
  private:
+  using Key = std::pair<std::string, std::string>;  // namespace, name
+  using Objects = std::map<Key, json>;
   struct Event {
     uint64_t resource_version;
     const FakeResource* resource;
-    std::string namespace_name{};
+    Key key;
     std::string line;  // {"type":...,"object":...}
+    json previous;     // the object before the event; null for ADDED
   };
-  using Key = std::pair<std::string, std::string>;  // namespace, name
-  using Objects = std::map<Key, json>;
 
   std::string typeKey(const FakeResource& resource) const;
   Objects& objectsOf(const FakeResource& resource);
@@ -135,8 +152,13 @@ class FakeStore {
   Reply checkIdentity(const FakeResource& resource, const std::string& ns, json& object) const;
   Reply write(const FakeResource& resource, const Key& key, json stored, const char* type);
   Reply replaceLocked(const FakeResource& resource, const Key& key, json object, bool status_only);
-  void record(const FakeResource& resource, const std::string& ns, const char* type,
-              const json& object);
+  void record(const FakeResource& resource, const Key& key, const char* type, const json& object,
+              json previous);
+  // The version a LIST reads at, or the error to answer.
+  Reply listVersion(const ListOptions& options, uint64_t& version, Key& start) const;
+  // The objects of `resource` as they were at `version` (not older than the history): the
+  // current ones with the events after it undone.
+  Objects objectsAt(const FakeResource& resource, uint64_t version) const;
   std::string bookmarkLine(const FakeResource& resource) const;
   std::string expiredLine(uint64_t asked) const;
 

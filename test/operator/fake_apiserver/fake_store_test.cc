@@ -41,7 +41,7 @@ TEST_CASE("fake store: a paginated LIST serves every object once, at the first p
   std::string token;
   int pages = 0;
   do {
-    Reply page = s.store.list(*s.pods, "", 2, token);
+    Reply page = s.store.list(*s.pods, "", {.limit = 2, .continue_token = token});
     REQUIRE(page.code == 200);
     CHECK(page.body["metadata"]["resourceVersion"] == version);
     for (const json& item : page.body["items"]) {
@@ -58,7 +58,7 @@ TEST_CASE("fake store: a paginated LIST serves every object once, at the first p
 
   s.store.apply(trafficPolicyJson("tp", "demo"));
   const Reply policies =
-      s.store.list(*s.store.find("weft.io", "v1alpha1", "trafficpolicies"), "demo", 0, "");
+      s.store.list(*s.store.find("weft.io", "v1alpha1", "trafficpolicies"), "demo", {});
   CHECK(policies.body["items"][0]["kind"] == "TrafficPolicy");  // custom resources' do
 }
 
@@ -67,13 +67,80 @@ TEST_CASE("fake store: a continue token older than the history is 410 Expired") 
   for (const char* name : {"a", "b", "c"}) {
     s.store.apply(podJson(name, "demo", "n1", "10.0.0.1"));
   }
-  const Reply first = s.store.list(*s.pods, "", 1, "");
+  const Reply first = s.store.list(*s.pods, "", {.limit = 1});
   s.store.apply(podJson("d", "demo", "n1", "10.0.0.1"));
   s.store.compact();
-  const Reply next = s.store.list(*s.pods, "", 1, first.body["metadata"]["continue"]);
+  const Reply next = s.store.list(*s.pods, "", {.limit = 1, .continue_token = first.body["metadata"]["continue"]});
   CHECK(next.code == 410);
   CHECK(next.body["reason"] == "Expired");
-  CHECK(s.store.list(*s.pods, "", 1, "garbage").code == 400);
+  CHECK(s.store.list(*s.pods, "", {.limit = 1, .continue_token = "garbage"}).code == 400);
+}
+
+std::vector<std::string> namesIn(const Reply& page) {
+  std::vector<std::string> names;
+  for (const json& item : page.body["items"]) {
+    names.push_back(item["metadata"]["name"]);
+  }
+  return names;
+}
+
+TEST_CASE("fake store: the pages after the first show the list as it was at its start") {
+  Store s;
+  for (const char* name : {"a", "b", "c", "d"}) {
+    s.store.apply(podJson(name, "demo", "n1", "10.0.0.1"));
+  }
+  const Reply first = s.store.list(*s.pods, "", {.limit = 2});
+  REQUIRE(namesIn(first) == std::vector<std::string>{"a", "b"});
+  // Between the pages: c is deleted, d moves, e is created.
+  REQUIRE(s.store.erase("v1", "Pod", "demo", "c"));
+  s.store.apply(podJson("d", "demo", "n2", "10.0.0.2"));
+  s.store.apply(podJson("e", "demo", "n1", "10.0.0.1"));
+  const Reply second =
+      s.store.list(*s.pods, "", {.limit = 2, .continue_token = first.body["metadata"]["continue"]});
+  REQUIRE(second.code == 200);
+  CHECK(namesIn(second) == std::vector<std::string>{"c", "d"});
+  CHECK(second.body["items"][1]["spec"]["nodeName"] == "n1");
+  CHECK_FALSE(second.body["metadata"].contains("continue"));
+  CHECK(second.body["metadata"]["resourceVersion"] == first.body["metadata"]["resourceVersion"]);
+}
+
+TEST_CASE("fake store: a LIST's resourceVersion: most recent, not older than, or exact") {
+  Store s;
+  s.store.apply(podJson("a", "demo", "n1", "10.0.0.1"));
+  const std::string before_b = std::to_string(s.store.resourceVersion());
+  s.store.apply(podJson("b", "demo", "n1", "10.0.0.1"));
+  const std::string now = std::to_string(s.store.resourceVersion());
+
+  CHECK(namesIn(s.store.list(*s.pods, "", {})) == std::vector<std::string>{"a", "b"});
+  CHECK(namesIn(s.store.list(*s.pods, "", {.resource_version = "0"})).size() == 2);
+  // Not older than: the current state, whatever version was asked.
+  const Reply not_older = s.store.list(*s.pods, "", {.resource_version = before_b});
+  CHECK(namesIn(not_older).size() == 2);
+  CHECK(not_older.body["metadata"]["resourceVersion"] == now);
+  // Exact, asked for or implied by a limit: the state then.
+  const Reply exact = s.store.list(
+      *s.pods, "", {.resource_version = before_b, .resource_version_match = "Exact"});
+  CHECK(namesIn(exact) == std::vector<std::string>{"a"});
+  CHECK(exact.body["metadata"]["resourceVersion"] == before_b);
+  CHECK(namesIn(s.store.list(*s.pods, "", {.limit = 10, .resource_version = before_b})) ==
+        std::vector<std::string>{"a"});
+
+  const Reply too_new = s.store.list(*s.pods, "", {.resource_version = "999999"});
+  CHECK(too_new.code == 504);
+  CHECK(too_new.body["message"] == "Too large resource version: 999999, current: " + now);
+  CHECK(s.store.list(*s.pods, "", {.resource_version_match = "Exact"}).code == 400);
+  CHECK(s.store.list(*s.pods, "", {.resource_version = "0", .resource_version_match = "Exact"})
+            .code == 400);
+  CHECK(s.store.list(*s.pods, "", {.resource_version = "x"}).code == 400);
+
+  s.store.compact();
+  const Reply gone = s.store.list(
+      *s.pods, "", {.resource_version = before_b, .resource_version_match = "Exact"});
+  CHECK(gone.code == 410);
+  CHECK(gone.body["reason"] == "Expired");
+  // The current version is still there.
+  CHECK(s.store.list(*s.pods, "", {.resource_version = now, .resource_version_match = "Exact"})
+            .code == 200);
 }
 
 std::vector<json> drain(FakeStore& store, WatchCursor& cursor) {
@@ -105,6 +172,11 @@ TEST_CASE("fake store: a watch sends the events after its version, in its namesp
   CHECK(events[2]["type"] == "BOOKMARK");
   CHECK(rv(events[2]["object"]) == std::to_string(s.store.resourceVersion()));
   CHECK(events[2]["object"]["kind"] == "Pod");
+
+  WatchCursor no_bookmarks{.resource = s.pods};
+  REQUIRE(s.store.openWatch(no_bookmarks, std::to_string(s.store.resourceVersion())).code == 200);
+  s.store.sendBookmarks();
+  CHECK(drain(s.store, no_bookmarks).empty());  // allowWatchBookmarks was not asked for
 
   WatchCursor from_zero{.resource = s.pods};
   REQUIRE(s.store.openWatch(from_zero, "0").code == 200);
@@ -165,6 +237,23 @@ TEST_CASE("fake store: create drops status, update keeps it, /status changes onl
             .patch(*s.pods, "demo", "a", "application/json-patch+json",
                    R"([{"op":"replace","path":"/spec/nodeName","value":"n9"}])", false)
             .body["spec"]["nodeName"] == "n9");
+}
+
+TEST_CASE("fake store: a custom resource is only updated at a stated resourceVersion") {
+  Store s;
+  const FakeResource& policies = *s.store.find("weft.io", "v1alpha1", "trafficpolicies");
+  const json stored = s.store.apply(trafficPolicyJson("tp", "demo"));
+  json unconditional = stored;
+  unconditional["metadata"].erase("resourceVersion");
+  unconditional["status"] = {{"conditions", json::array()}};
+  const Reply refused = s.store.update(policies, "demo", "tp", unconditional, true);
+  CHECK(refused.code == 422);
+  CHECK(refused.body["message"] ==
+        "TrafficPolicy.weft.io \"tp\" is invalid: metadata.resourceVersion: Invalid value: "
+        "0x0: must be specified for an update");
+  json conditional = unconditional;
+  conditional["metadata"]["resourceVersion"] = stored["metadata"]["resourceVersion"];
+  CHECK(s.store.update(policies, "demo", "tp", conditional, true).code == 200);
 }
 
 }  // namespace

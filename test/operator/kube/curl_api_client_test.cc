@@ -325,6 +325,28 @@ TEST_CASE("a watch the server ends returns its status; a too old version gets 41
         "too old resource version: " + std::to_string(old) + " (" + std::to_string(old + 1) + ")");
 }
 
+TEST_CASE("a list at a version the server has compacted away is 410 Gone") {
+  Fixture f;
+  auto client = f.client();
+  f.server.store().apply(test::kube::podJson("a", "demo", "n1", "10.0.0.1"));
+  const std::string old = std::to_string(f.server.store().resourceVersion());
+  f.server.store().apply(test::kube::podJson("b", "demo", "n1", "10.0.0.1"));
+  const std::string path =
+      kPods.collectionPath("demo") + "?" +
+      queryString({{"resourceVersion", old}, {"resourceVersionMatch", "Exact"}});
+  const json then = bodyOf(send(*client, {.path = path}));
+  CHECK(then["items"].size() == 1);
+  CHECK(then["metadata"]["resourceVersion"] == old);
+
+  f.server.compact();
+  const ApiRequest request{.path = path};
+  const ApiResponse gone = send(*client, request);
+  CHECK(gone.status == 410);
+  CHECK(isExpired(apiStatusFromBody(gone.status, gone.body)));
+  CHECK(responseError(request, gone).message() ==
+        "GET " + path + ": 410 Gone: The resourceVersion for the provided list is too old.");
+}
+
 TEST_CASE("shutdown ends a watch in progress, and every later call") {
   Fixture f;
   auto client = f.client();
