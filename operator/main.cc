@@ -1,16 +1,18 @@
-// weft-operator: turns cluster objects into one NodeConfig per node. This increment has
-// the directory source (a watched directory of YAML, the lab's and the demo's standalone
-// mode), streams each node's config to its agent over gRPC (15012, TLS, node tokens) and
-// can also write it as <node-config-dir>/<node>.json (the agents' --config debugging mode).
-// Metrics and health on 15014. The Kubernetes source comes next.
+// weft-operator: turns cluster objects into one NodeConfig per node. Objects come from the
+// Kubernetes API (list + watch) or from a watched directory of YAML (the lab's and the demo's
+// standalone mode); each node's config is streamed to its agent over gRPC (15012, TLS, node
+// tokens) and can also be written as <node-config-dir>/<node>.json (the agents' --config
+// debugging mode). Metrics and health on 15014.
 
 #include <signal.h>
 
+#include <asio/executor_work_guard.hpp>
 #include <asio/io_context.hpp>
 #include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,15 +42,21 @@
 #include "operator/identity/ca_directory.h"
 #include "operator/identity/certificate_service.h"
 #include "operator/identity/certificate_signer.h"
+#include "operator/kube/cluster_config.h"
+#include "operator/kube/curl_api_client.h"
 #include "operator/output/node_config_files.h"
 #include "operator/source/directory_source.h"
+#include "operator/source/kubernetes_source.h"
 #include "operator/translate/translate.h"
 #include "spdlog/spdlog.h"
 
 ABSL_FLAG(std::string, source, "directory",
           "Where cluster objects come from: \"directory\" (a directory of YAML files, "
-          "watched). The Kubernetes API source is not implemented yet.");
+          "watched) or \"kubernetes\" (the API server, listed and watched).");
 ABSL_FLAG(std::string, dir, "", "With --source=directory: the directory of YAML files.");
+ABSL_FLAG(std::string, kubeconfig, "",
+          "With --source=kubernetes: a kubeconfig file. Default: $KUBECONFIG, else the pod's "
+          "service account (in-cluster), else ~/.kube/config.");
 ABSL_FLAG(std::string, node_config_dir, "",
           "Also write each node's config to this directory, as <node>.json (created if "
           "missing): the files agents read with --config.");
@@ -83,9 +91,11 @@ constexpr char kUsage[] =
     "[--grpc-address=0.0.0.0:15012] [--admin-address=0.0.0.0:15014] "
     "[--trust-domain=cluster.local] [--workload-cert-ttl=24h] [--node-config-dir=<out dir>] "
     "[--log-level=info]\n"
+    "  weft-operator --source=kubernetes [--kubeconfig=<file>] --node-tokens=<file> "
+    "--ca-dir=<dir> [...the same flags]\n"
     "  weft-operator --source=directory --dir=<yaml dir> --node-config-dir=<out dir> "
     "[--admin-address=0.0.0.0:15014]\n"
-    "  weft-operator --source=directory --dir=<yaml dir> --node-config-dir=<out dir> --once\n"
+    "  weft-operator --source=directory|kubernetes ... --node-config-dir=<out dir> --once\n"
     "(flag names may be written with - or _)";
 
 int die(absl::string_view message) {
@@ -94,7 +104,9 @@ int die(absl::string_view message) {
 }
 
 struct Flags {
+  std::string source;  // "directory" or "kubernetes"
   std::string dir;
+  std::string kubeconfig;
   std::string node_config_dir;  // empty: no files
   bool once = false;
   bool stream = false;  // serve the config stream (--node-tokens given)
@@ -131,13 +143,10 @@ absl::Status prefixed(absl::string_view flag, const absl::Status& status) {
 }
 
 absl::StatusOr<Flags> readFlags() {
-  const std::string source = absl::GetFlag(FLAGS_source);
-  if (source != "directory") {
-    return absl::InvalidArgumentError(
-        absl::StrCat("--source: \"", source, "\" is not supported (only \"directory\" for now)"));
-  }
   Flags f{
+      .source = absl::GetFlag(FLAGS_source),
       .dir = absl::GetFlag(FLAGS_dir),
+      .kubeconfig = absl::GetFlag(FLAGS_kubeconfig),
       .node_config_dir = absl::GetFlag(FLAGS_node_config_dir),
       .once = absl::GetFlag(FLAGS_once),
       .node_tokens = absl::GetFlag(FLAGS_node_tokens),
@@ -145,11 +154,21 @@ absl::StatusOr<Flags> readFlags() {
       .trust_domain = absl::GetFlag(FLAGS_trust_domain),
       .workload_cert_ttl = absl::GetFlag(FLAGS_workload_cert_ttl),
   };
-  if (f.dir.empty()) {
+  if (f.source != "directory" && f.source != "kubernetes") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--source: \"", f.source, "\" is not supported (\"directory\" or \"kubernetes\")"));
+  }
+  if (f.source == "directory" && f.dir.empty()) {
     return absl::InvalidArgumentError("--dir is required with --source=directory");
   }
   if (auto valid = common::identity::validateTrustDomain(f.trust_domain); !valid.ok()) {
     return prefixed("trust-domain", valid);
+  }
+  if (f.source == "kubernetes" && !f.dir.empty()) {
+    return absl::InvalidArgumentError("--dir is for --source=directory only");
+  }
+  if (f.source == "directory" && !f.kubeconfig.empty()) {
+    return absl::InvalidArgumentError("--kubeconfig is for --source=kubernetes only");
   }
   if (f.node_config_dir.empty() && (f.once || f.node_tokens.empty())) {
     return absl::InvalidArgumentError(
@@ -220,10 +239,11 @@ class Publisher {
   std::optional<NodeConfigWriter> writer_;
 };
 
-// Logs each problem of a rebuild on its own line, and the recovery once.
+// Logs each problem of a source on its own line, and the recovery once.
 class StatusLogger {
  public:
-  explicit StatusLogger(OperatorMetrics& metrics) : metrics_(metrics) {}
+  StatusLogger(OperatorMetrics& metrics, std::string recovered)
+      : metrics_(metrics), recovered_(std::move(recovered)) {}
 
   void log(const absl::Status& status) {
     if (!status.ok()) {
@@ -232,15 +252,33 @@ class StatusLogger {
         spdlog::error("{}", std::string(line));
       }
     } else if (!healthy_) {
-      spdlog::info("the source directory is valid again");
+      spdlog::info("{}", recovered_);
     }
     healthy_ = status.ok();
   }
 
  private:
   OperatorMetrics& metrics_;
+  const std::string recovered_;
   bool healthy_ = true;
 };
+
+absl::StatusOr<std::unique_ptr<Source>> makeSource(const Flags& flags,
+                                                   Source::SnapshotCallback on_snapshot,
+                                                   Source::StatusCallback on_status) {
+  if (flags.source == "directory") {
+    return std::make_unique<DirectorySource>(DirectorySource::Options{.dir = flags.dir},
+                                             std::move(on_snapshot), std::move(on_status));
+  }
+  ASSIGN_OR_RETURN(
+      kube::ClusterConfig cluster,
+      kube::discoverClusterConfig(kube::DiscoveryInputs::fromEnvironment(flags.kubeconfig)));
+  spdlog::info("weft-operator: reading the cluster at {} ({})", cluster.server, cluster.origin);
+  ASSIGN_OR_RETURN(std::unique_ptr<kube::CurlApiClient> client,
+                   kube::CurlApiClient::create(std::move(cluster)));
+  return std::make_unique<KubernetesSource>(std::move(client), KubernetesSource::Options(),
+                                            std::move(on_snapshot), std::move(on_status));
+}
 
 
 // What the config stream needs before anything starts, so a bad token file or CA directory
@@ -284,7 +322,9 @@ int run(const Flags& flags) {
   ConfigDistributor distributor;
   Publisher publisher(flags.node_config_dir, TranslationOptions{.trust_domain = flags.trust_domain},
                       distributor, metrics);
-  StatusLogger status_logger(metrics);
+  StatusLogger status_logger(metrics, flags.source == "directory"
+                                          ? "the source directory is valid again"
+                                          : "the Kubernetes API answers again");
   int exit_code = 0;
   std::optional<StreamSetup> stream_setup;
   if (flags.stream) {
@@ -294,29 +334,37 @@ int run(const Flags& flags) {
     }
     stream_setup = *std::move(prepared);
   }
-  DirectorySource source(
-      {.dir = flags.dir},
+  absl::StatusOr<std::unique_ptr<Source>> made = makeSource(
+      flags,
       [&](SourceSnapshotPtr snapshot) {
         asio::post(io, [&, snapshot] {
           if (absl::Status published = publisher.publish(*snapshot); !published.ok()) {
             spdlog::error("{}", std::string(published.message()));
             exit_code = flags.once ? 1 : exit_code;
           }
+          if (flags.once) {
+            io.stop();  // the first snapshot is written: done
+          }
         });
       },
       [&](const absl::Status& status) {
         asio::post(io, [&, status] { status_logger.log(status); });
       });
-  if (absl::Status started = source.start(); !started.ok()) {
+  const absl::Status started = made.ok() ? (*made)->start() : made.status();
+  if (!started.ok()) {
     // A directory with several problems gets one line each.
     for (absl::string_view line : absl::StrSplit(started.message(), '\n')) {
       die(line);
     }
     return 1;
   }
+  Source& source = **made;
   if (flags.once) {
+    // The directory source has posted its snapshot already; the Kubernetes source posts one
+    // once every resource type is listed (until then, failures are logged and retried).
+    const auto waiting = asio::make_work_guard(io);
+    io.run();
     source.stop();
-    io.poll();
     return exit_code;
   }
   const NodeTokens no_tokens;
@@ -364,7 +412,9 @@ int run(const Flags& flags) {
       io.stop();
     }
   });
-  spdlog::info("weft-operator: watching {}", flags.dir);
+  if (flags.source == "directory") {
+    spdlog::info("weft-operator: watching {}", flags.dir);
+  }
   io.run();
   source.stop();
   stream_server.stop();

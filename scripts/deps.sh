@@ -3,13 +3,14 @@
 # what is missing, and refreshes the package lists once first only in that case.
 set -euo pipefail
 
-# Build: compilers, BPF toolchain, and the libraries the agent links.
+# Build: compilers, BPF toolchain, and the libraries the agent and the operator link
+# (libcurl: the operator's Kubernetes API client).
 readonly BUILD_PACKAGES=(
   clang llvm libbpf-dev bpftool
   g++ cmake ninja-build ccache pkg-config
   libabsl-dev libprotobuf-dev protobuf-compiler libgrpc++-dev protobuf-compiler-grpc
   prometheus-cpp-dev catch2 libssl-dev libnghttp2-dev libasio-dev nlohmann-json3-dev
-  libyaml-cpp-dev libspdlog-dev libbenchmark-dev
+  libyaml-cpp-dev libspdlog-dev libbenchmark-dev libcurl4-openssl-dev
 )
 # Run and test: the lab (namespaces, nginx backends, curl, jq), promtool for /metrics,
 # tcpdump for the lab guard, tshark to read what crosses the lab's wire, the openssl CLI the

@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "common/http/status.h"
 #include "common/net/asio.h"
 
 namespace weft::common::http {
@@ -20,29 +21,6 @@ struct Server::State {
   std::unique_ptr<tcp::acceptor> acceptor;
   size_t connections = 0;
 };
-
-std::string statusLine(int status) {
-  switch (status) {
-    case 200:
-      return "200 OK";
-    case 400:
-      return "400 Bad Request";
-    case 404:
-      return "404 Not Found";
-    case 405:
-      return "405 Method Not Allowed";
-    case 408:
-      return "408 Request Timeout";
-    case 431:
-      return "431 Request Header Fields Too Large";
-    case 500:
-      return "500 Internal Server Error";
-    case 503:
-      return "503 Service Unavailable";
-    default:
-      return absl::StrCat(status, " Status ", status);
-  }
-}
 
 namespace {
 

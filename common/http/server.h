@@ -51,7 +51,4 @@ class Server {
   std::shared_ptr<State> state_;
 };
 
-// "200 OK", "404 Not Found", ...: the status line's code and reason.
-std::string statusLine(int status);
-
 }  // namespace weft::common::http

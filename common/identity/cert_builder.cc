@@ -91,7 +91,7 @@ absl::Status addTlsExtendedKeyUsage(X509* cert) {
 }
 
 absl::Status addSubjectAltName(X509* cert, const CertSpec& spec, bool empty_subject) {
-  if (spec.uri_san.empty() && spec.dns_sans.empty()) {
+  if (spec.uri_san.empty() && spec.dns_sans.empty() && spec.ip_sans.empty()) {
     return absl::OkStatus();
   }
   GeneralNamesPtr names(GENERAL_NAMES_new());
@@ -100,6 +100,9 @@ absl::Status addSubjectAltName(X509* cert, const CertSpec& spec, bool empty_subj
   }
   for (const std::string& dns_name : spec.dns_sans) {
     RETURN_IF_ERROR(addDnsName(names.get(), dns_name));
+  }
+  for (const std::string& ip : spec.ip_sans) {
+    RETURN_IF_ERROR(addIpAddress(names.get(), ip));
   }
   // RFC 5280 4.2.1.6: with an empty subject the SAN must be critical.
   return addExtension(cert, NID_subject_alt_name, names.get(), empty_subject);
@@ -156,14 +159,12 @@ absl::Status addExtensions(X509* cert, const CertSpec& spec, X509* issuer) {
 
 namespace {
 
-// Appends a name of `type` (GEN_URI, GEN_DNS: both IA5Strings) to `names`.
-absl::Status pushName(GENERAL_NAMES* names, int type, const std::string& text) {
+// Appends a name of `type` holding `value` (taken, also on failure) to `names`.
+absl::Status pushName(GENERAL_NAMES* names, int type, ASN1_STRING* value) {
   GENERAL_NAME* name = GENERAL_NAME_new();
-  ASN1_IA5STRING* value = ASN1_IA5STRING_new();
-  if (names == nullptr || name == nullptr || value == nullptr ||
-      ASN1_STRING_set(value, text.data(), static_cast<int>(text.size())) != 1) {
+  if (names == nullptr || name == nullptr || value == nullptr) {
     GENERAL_NAME_free(name);
-    ASN1_IA5STRING_free(value);
+    ASN1_STRING_free(value);
     return openSslError("building a subjectAltName");
   }
   GENERAL_NAME_set0_value(name, type, value);
@@ -174,16 +175,35 @@ absl::Status pushName(GENERAL_NAMES* names, int type, const std::string& text) {
   return absl::OkStatus();
 }
 
+// Appends a name of `type` (GEN_URI, GEN_DNS: both IA5Strings) to `names`.
+absl::Status pushTextName(GENERAL_NAMES* names, int type, const std::string& text) {
+  ASN1_IA5STRING* value = ASN1_IA5STRING_new();
+  if (value != nullptr && ASN1_STRING_set(value, text.data(), static_cast<int>(text.size())) != 1) {
+    ASN1_IA5STRING_free(value);
+    value = nullptr;
+  }
+  return pushName(names, type, value);
+}
+
 }  // namespace
 
 absl::StatusOr<GeneralNamesPtr> uriSubjectAltName(const std::string& uri) {
   GeneralNamesPtr names(GENERAL_NAMES_new());
-  RETURN_IF_ERROR(pushName(names.get(), GEN_URI, uri));
+  RETURN_IF_ERROR(pushTextName(names.get(), GEN_URI, uri));
   return names;
 }
 
 absl::Status addDnsName(GENERAL_NAMES* names, const std::string& dns_name) {
-  return pushName(names, GEN_DNS, dns_name);
+  return pushTextName(names, GEN_DNS, dns_name);
+}
+
+absl::Status addIpAddress(GENERAL_NAMES* names, const std::string& ip) {
+  // The octets of the address (4 or 16), as the SAN carries them.
+  ASN1_OCTET_STRING* value = a2i_IPADDRESS(ip.c_str());
+  if (value == nullptr) {
+    return absl::InvalidArgumentError(absl::StrCat("\"", ip, "\" is not an IP address"));
+  }
+  return pushName(names, GEN_IPADD, value);
 }
 
 absl::StatusOr<X509Ptr> buildCertificate(const CertSpec& spec, X509* issuer,

@@ -20,9 +20,11 @@ struct CertSpec {
   std::string organization;
   bool ca = false;
   int path_length = -1;  // CA only; -1: unlimited
-  std::string uri_san;   // with dns_sans empty too: no subjectAltName
-  // DNS names, for serving certificates that clients check by host name (the operator's).
+  std::string uri_san;   // with dns_sans and ip_sans empty too: no subjectAltName
+  // Serving certificates, which clients check by the host name or address they dialled (the
+  // operator's; an API server's, "127.0.0.1" or "::1" in tests).
   std::vector<std::string> dns_sans;
+  std::vector<std::string> ip_sans;
   absl::Time not_before;
   absl::Time not_after;
 };
@@ -37,5 +39,7 @@ absl::StatusOr<X509Ptr> buildCertificate(const CertSpec& spec, X509* issuer, EVP
 absl::StatusOr<GeneralNamesPtr> uriSubjectAltName(const std::string& uri);
 // Adds a DNS name to `names`.
 absl::Status addDnsName(GENERAL_NAMES* names, const std::string& dns_name);
+// Adds an IPv4 or IPv6 address to `names`; anything else is an InvalidArgument error.
+absl::Status addIpAddress(GENERAL_NAMES* names, const std::string& ip);
 
 }  // namespace weft::common::identity

@@ -18,6 +18,7 @@
 #include "common/util/scoped_fd.h"
 #include "operator/model/source_snapshot.h"
 #include "operator/source/directory_snapshot.h"
+#include "operator/source/source.h"
 
 namespace weft::op {
 
@@ -26,7 +27,7 @@ namespace weft::op {
 // "..data" directories of a mounted ConfigMap (whose files are reached through symlinks).
 absl::StatusOr<FileTexts> readYamlFiles(const std::string& dir);
 
-class DirectorySource {
+class DirectorySource : public Source {
  public:
   struct Options {
     std::string dir;
@@ -34,22 +35,19 @@ class DirectorySource {
     // `cp -r` is a burst of events), and at the latest after 10 times as long.
     absl::Duration debounce = absl::Milliseconds(100);
   };
-  // Called with each new snapshot (never with an unchanged one), on the watch thread.
-  using SnapshotCallback = std::function<void(SourceSnapshotPtr)>;
-  // Called after every rebuild with its status (OK, or what is wrong), on the watch thread.
-  using StatusCallback = std::function<void(const absl::Status&)>;
-
+  // Snapshots and the status of every rebuild (OK, or what is wrong) are reported on the
+  // watch thread.
   DirectorySource(Options options, SnapshotCallback on_snapshot, StatusCallback on_status);
-  ~DirectorySource();
+  ~DirectorySource() override;
   DirectorySource(const DirectorySource&) = delete;
   DirectorySource& operator=(const DirectorySource&) = delete;
 
   // Starts watching, loads the directory and delivers its snapshot before returning, then
   // watches on a thread of its own. Fails, with nothing running, when the directory cannot
   // be read or watched or any file in it is invalid.
-  absl::Status start();
+  absl::Status start() override;
   // Stops the watch thread; no callback runs after it returns.
-  void stop();
+  void stop() override;
 
   // The status of the last rebuild (thread-safe).
   absl::Status lastStatus() const;

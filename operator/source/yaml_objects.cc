@@ -491,13 +491,14 @@ absl::StatusOr<SourceObject> readObject(const YamlMap& object) {
       "\"", absl::CEscape(kind), "\" is not a kind weft reads; it reads ", supportedKinds()));
 }
 
+constexpr char kNotAnObject[] = "must be a map with apiVersion, kind and metadata";
+
 absl::StatusOr<SourceObject> readDocument(const YAML::Node& document, size_t index,
                                           absl::string_view file) {
   const YamlValue root(document);
   auto object = root.map();
   if (!object.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        file, ": document ", index, ": must be a map with apiVersion, kind and metadata"));
+    return absl::InvalidArgumentError(absl::StrCat(file, ": document ", index, ": ", kNotAnObject));
   }
   auto read = readObject(*object);
   if (!read.ok()) {
@@ -563,26 +564,56 @@ void checkParserProgress(const std::string& text) {
   }
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<SourceObject>> parseYamlObjects(absl::string_view text,
-                                                           absl::string_view file) {
-  if (text.size() > kMaxYamlFileBytes) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(file, ": larger than ", kMaxYamlFileBytes / (1024 * 1024), " MiB"));
-  }
-  // yaml-cpp reports errors by throwing; nothing of it leaves this function.
+// yaml-cpp reports errors by throwing; `fn`'s exceptions become a status naming `file`.
+template <typename Fn>
+auto withYamlErrors(absl::string_view file, Fn fn) -> decltype(fn()) {
   try {
-    const std::string copy(text);
-    checkParserProgress(copy);
-    const std::vector<YAML::Node> documents = YAML::LoadAll(copy);
-    return parseDocuments(documents, file);
+    return fn();
   } catch (const YAML::Exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(file, ": line ", e.mark.line + 1, ", column ",
                                                    e.mark.column + 1, ": ", e.msg));
   } catch (const std::exception& e) {
     return absl::InvalidArgumentError(absl::StrCat(file, ": ", e.what()));
   }
+}
+
+}  // namespace
+
+absl::StatusOr<SourceObject> readObjectNode(const YAML::Node& node) {
+  // yaml-cpp reports errors by throwing; nothing of it leaves this function.
+  try {
+    auto object = YamlValue(node).map();
+    if (!object.ok() || !node.IsMap()) {
+      return absl::InvalidArgumentError(absl::StrCat("object ", kNotAnObject));
+    }
+    auto read = readObject(*object);
+    if (!read.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(describeObject(*object), ": ", read.status().message()));
+    }
+    return read;
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(e.what());
+  }
+}
+
+absl::StatusOr<std::vector<YAML::Node>> loadYamlDocuments(absl::string_view text,
+                                                          absl::string_view file) {
+  if (text.size() > kMaxYamlFileBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file, ": larger than ", kMaxYamlFileBytes / (1024 * 1024), " MiB"));
+  }
+  return withYamlErrors(file, [&]() -> absl::StatusOr<std::vector<YAML::Node>> {
+    const std::string copy(text);
+    checkParserProgress(copy);
+    return YAML::LoadAll(copy);
+  });
+}
+
+absl::StatusOr<std::vector<SourceObject>> parseYamlObjects(absl::string_view text,
+                                                           absl::string_view file) {
+  ASSIGN_OR_RETURN(const std::vector<YAML::Node> documents, loadYamlDocuments(text, file));
+  return withYamlErrors(file, [&] { return parseDocuments(documents, file); });
 }
 
 }  // namespace weft::op

@@ -7,6 +7,8 @@
 //   demo/app.yaml: document 3 (Service demo/backend): spec.ports[0].port: must be
 //   1..65535, got 70000
 
+#include <yaml-cpp/yaml.h>
+
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -23,5 +25,15 @@ inline constexpr size_t kMaxYamlFileBytes = 8 * 1024 * 1024;
 // errors.
 absl::StatusOr<std::vector<SourceObject>> parseYamlObjects(absl::string_view text,
                                                            absl::string_view file);
+
+// The documents of a YAML text, parsed (the size limit and the guard against yaml-cpp looping
+// on malformed input applied). Errors start with `file` and give the line and column.
+absl::StatusOr<std::vector<YAML::Node>> loadYamlDocuments(absl::string_view text,
+                                                          absl::string_view file);
+
+// One object already parsed into a node: a YAML document, or an object from the API server
+// turned into a node (json_objects.h), so both sources read objects with the same rules.
+// Errors name the object and the field: "Service demo/backend: spec.ports[0].port: ...".
+absl::StatusOr<SourceObject> readObjectNode(const YAML::Node& node);
 
 }  // namespace weft::op

@@ -1,7 +1,9 @@
 // weft-operator's command line and its watch loop, run as a process: start-up failures
 // are one clear line and exit code 1; a change in the source directory reaches the node
-// config files; SIGTERM stops it cleanly.
+// config files; SIGTERM stops it cleanly. In Kubernetes mode it runs against the fake API
+// server and writes the same files as directory mode.
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -19,15 +21,19 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "agent/config/config_stream_client.h"
 #include "common/util/file.h"
+#include "operator/source/yaml_objects.h"
+#include "operator/source/yaml_reader.h"
 #include "test/agent/testing/blocking_client.h"
 #include "test/agent/testing/loopback_http.h"
 #include "test/agent/testing/metric_value.h"
 #include "test/agent/testing/run_command.h"
 #include "test/agent/testing/temp_dir.h"
 #include "test/agent/testing/wait_for.h"
+#include "test/operator/fake_apiserver/fake_apiserver.h"
 
 extern char** environ;
 
@@ -37,8 +43,9 @@ namespace fs = std::filesystem;
 
 using Run = weft::test::CommandResult;
 
-Run weftOperator(const std::string& args) {
-  return weft::test::runCommand(absl::StrCat(WEFT_OPERATOR_BINARY, " ", args));
+// `env` (e.g. "HOME=/x") is put before the command.
+Run weftOperator(const std::string& args, const std::string& env = "") {
+  return weft::test::runCommand(absl::StrCat(env, " ", WEFT_OPERATOR_BINARY, " ", args));
 }
 
 void writeFile(const std::string& path, const std::string& text) {
@@ -63,6 +70,28 @@ struct Child {
     }
   }
 };
+
+// SIGTERM ends the operator with exit code 0.
+void stopsOnSigterm(Child& child) {
+  REQUIRE(::kill(child.pid, SIGTERM) == 0);
+  int status = 0;
+  REQUIRE(::waitpid(child.pid, &status, 0) == child.pid);
+  child.pid = 0;
+  CHECK(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);
+}
+
+// The demo cluster's node configs in `out` are the golden ones.
+void checkDemoConfigs(const std::string& out) {
+  for (const std::string node : {"node1", "node2"}) {
+    INFO(node);
+    const auto written = weft::common::readFile(absl::StrCat(out, "/", node, ".json"));
+    const auto golden =
+        weft::common::readFile(absl::StrCat(WEFT_TESTDATA_DIR, "/demo/expected/", node, ".json"));
+    REQUIRE(written.ok());
+    CHECK(*written == *golden);
+  }
+}
 
 TEST_CASE("flags: unknown ones, missing ones and bad values are one line each") {
   Run run = weftOperator("--bogus=1");
@@ -102,9 +131,15 @@ TEST_CASE("flags: unknown ones, missing ones and bad values are one line each") 
   CHECK_THAT(run.output, Catch::Contains("Illegal value 'soon' specified for flag"));
   CHECK(run.exit_code == 1);
 
-  run = weftOperator("--source=kubernetes --dir=/tmp --node-config-dir=/tmp/x");
+  run = weftOperator("--source=ftp --node-config-dir=/tmp/x");
   CHECK(run.output ==
-        "weft-operator: --source: \"kubernetes\" is not supported (only \"directory\" for now)\n");
+        "weft-operator: --source: \"ftp\" is not supported (\"directory\" or \"kubernetes\")\n");
+
+  run = weftOperator("--source=kubernetes --dir=/tmp --node-config-dir=/tmp/x");
+  CHECK(run.output == "weft-operator: --dir is for --source=directory only\n");
+
+  run = weftOperator("--kubeconfig=/k --dir=/tmp --node-config-dir=/tmp/x");
+  CHECK(run.output == "weft-operator: --kubeconfig is for --source=kubernetes only\n");
 
   run = weftOperator("--log-level=loud");
   CHECK(run.output == "weft-operator: --log-level: unknown level \"loud\"\n");
@@ -137,14 +172,7 @@ TEST_CASE("with --once each node's config is written and the operator exits") {
                                             "/out --once --log-level=warn"));
   CHECK(run.output.empty());
   CHECK(run.exit_code == 0);
-  for (const std::string node : {"node1", "node2"}) {
-    INFO(node);
-    const auto written = weft::common::readFile(absl::StrCat(dir.path(), "/out/", node, ".json"));
-    const auto golden =
-        weft::common::readFile(absl::StrCat(WEFT_TESTDATA_DIR, "/demo/expected/", node, ".json"));
-    REQUIRE(written.ok());
-    CHECK(*written == *golden);
-  }
+  checkDemoConfigs(dir.path() + "/out");
 }
 
 TEST_CASE("while running, a change in the directory reaches the config files; SIGTERM stops") {
@@ -177,12 +205,99 @@ TEST_CASE("while running, a change in the directory reaches the config files; SI
   CHECK(weft::test::waitFor([&] { return !fileHas(out + "/node2.json", "10.244.2.10"); }));
   CHECK(fileHas(out + "/node2.json", "\"node_name\": \"node2\""));
 
-  REQUIRE(::kill(child.pid, SIGTERM) == 0);
-  int status = 0;
-  REQUIRE(::waitpid(child.pid, &status, 0) == child.pid);
-  child.pid = 0;
-  CHECK(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 0);
+  stopsOnSigterm(child);
+}
+
+// --- Kubernetes mode ---------------------------------------------------------------------
+
+// A fake API server holding the objects of a directory of YAML (each file's documents).
+void loadCluster(weft::test::kube::FakeApiServer& server, const std::string& dir) {
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto text = weft::common::readFile(entry.path().string());
+    REQUIRE(text.ok());
+    auto documents = weft::op::loadYamlDocuments(*text, entry.path().string());
+    REQUIRE(documents.ok());
+    for (const YAML::Node& document : *documents) {
+      auto json = weft::op::YamlValue(document).json();
+      REQUIRE(json.ok());
+      server.store().apply(nlohmann::json::parse(*json));
+    }
+  }
+}
+
+std::string writeKubeconfig(const std::string& dir, const std::string& server,
+                            const std::string& ca_pem, const std::string& token) {
+  const std::string path = dir + "/kubeconfig";
+  writeFile(path, absl::StrCat("apiVersion: v1\nkind: Config\ncurrent-context: test\n",
+                               "clusters:\n- name: fake\n  cluster:\n    server: ", server,
+                               "\n    certificate-authority-data: ", absl::Base64Escape(ca_pem),
+                               "\ncontexts:\n- name: test\n  context: {cluster: fake, user: op}\n",
+                               "users:\n- name: op\n  user: {token: ", token, "}\n"));
+  return path;
+}
+
+TEST_CASE("kubernetes mode: the same cluster gives the same files as directory mode") {
+  weft::test::TempDir dir;
+  weft::test::kube::FakeApiServer server;
+  REQUIRE(server.start().ok());
+  server.addToken("operator-token", {.name = "system:serviceaccount:weft:operator"});
+  loadCluster(server, absl::StrCat(WEFT_TESTDATA_DIR, "/demo/input"));
+  const std::string kubeconfig =
+      writeKubeconfig(dir.path(), server.url(), server.caPem(), "operator-token");
+  const Run run =
+      weftOperator(absl::StrCat("--source=kubernetes --kubeconfig=", kubeconfig,
+                                " --node-config-dir=", dir.path(), "/out --once --log-level=warn"));
+  CHECK(run.output.empty());
+  CHECK(run.exit_code == 0);
+  checkDemoConfigs(dir.path() + "/out");
+}
+
+TEST_CASE("kubernetes mode: no cluster or a bad kubeconfig is one line at start") {
+  weft::test::TempDir dir;
+  Run run = weftOperator(absl::StrCat("--source=kubernetes --node-config-dir=", dir.path()),
+                         "env -u KUBECONFIG -u KUBERNETES_SERVICE_HOST HOME=/nonexistent");
+  CHECK(run.output ==
+        "weft-operator: no Kubernetes API to talk to: not in a pod (KUBERNETES_SERVICE_HOST is "
+        "not set), and no --kubeconfig, $KUBECONFIG or ~/.kube/config\n");
+  CHECK(run.exit_code == 1);
+
+  writeFile(dir.path() + "/kubeconfig", "current-context: x\n");
+  run = weftOperator(absl::StrCat("--source=kubernetes --kubeconfig=", dir.path(),
+                                  "/kubeconfig --node-config-dir=", dir.path()));
+  CHECK(run.output == absl::StrCat("weft-operator: kubeconfig ", dir.path(),
+                                   "/kubeconfig: context \"x\" is not defined\n"));
+  CHECK(run.exit_code == 1);
+}
+
+TEST_CASE("kubernetes mode: an unreachable API is logged and retried; SIGTERM stops") {
+  weft::test::TempDir dir;
+  const std::string kubeconfig =
+      writeKubeconfig(dir.path(), "https://127.0.0.1:1", "not a CA", "t");
+  const std::string log = dir.path() + "/log";
+  const std::string binary = WEFT_OPERATOR_BINARY;
+  const std::string source_flag = "--source=kubernetes";
+  const std::string kubeconfig_flag = "--kubeconfig=" + kubeconfig;
+  const std::string out_flag = "--node-config-dir=" + dir.path() + "/out";
+  // An admin port of its own: tests run in parallel.
+  const char* argv[] = {binary.c_str(),    source_flag.c_str(),           kubeconfig_flag.c_str(),
+                        out_flag.c_str(),  "--admin-address=127.0.0.1:0", nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  Child child;
+  REQUIRE(::posix_spawn(&child.pid, binary.c_str(), &actions, nullptr, const_cast<char**>(argv),
+                        environ) == 0);
+  posix_spawn_file_actions_destroy(&actions);
+  CHECK(weft::test::waitFor([&] {
+    auto text = weft::common::readFile(log);
+    return text.ok() &&
+           text->find(
+               "pods: list: GET https://127.0.0.1:1/api/v1/pods?limit=500: Couldn't "
+               "connect to server") != std::string::npos &&
+           text->find("(retrying in ") != std::string::npos;
+  }));
+  stopsOnSigterm(child);
 }
 
 // A loopback socket bound and listening on a port of its own: a port in use.

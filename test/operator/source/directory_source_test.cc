@@ -13,6 +13,7 @@
 
 #include "test/agent/testing/temp_dir.h"
 #include "test/agent/testing/wait_for.h"
+#include "test/operator/source/source_recorder.h"
 
 namespace weft::op {
 namespace {
@@ -31,46 +32,7 @@ void writeFile(const std::string& path, const std::string& text) {
   fs::rename(tmp, path);
 }
 
-// Records what the source reports, for the test thread to wait on.
-class Recorder {
- public:
-  DirectorySource::SnapshotCallback snapshots() {
-    return [this](SourceSnapshotPtr s) {
-      std::lock_guard lock(mutex_);
-      snapshots_.push_back(std::move(s));
-    };
-  }
-  DirectorySource::StatusCallback statuses() {
-    return [this](const absl::Status& s) {
-      std::lock_guard lock(mutex_);
-      statuses_.push_back(s);
-    };
-  }
-  size_t snapshotCount() {
-    std::lock_guard lock(mutex_);
-    return snapshots_.size();
-  }
-  SourceSnapshotPtr latest() {
-    std::lock_guard lock(mutex_);
-    return snapshots_.empty() ? nullptr : snapshots_.back();
-  }
-  absl::Status latestStatus() {
-    std::lock_guard lock(mutex_);
-    return statuses_.empty() ? absl::OkStatus() : statuses_.back();
-  }
-  // Waits until the latest snapshot satisfies `check`.
-  bool waitForSnapshot(const std::function<bool(const SourceSnapshot&)>& check) {
-    return test::waitFor([&] {
-      SourceSnapshotPtr s = latest();
-      return s != nullptr && check(*s);
-    });
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<SourceSnapshotPtr> snapshots_;
-  std::vector<absl::Status> statuses_;
-};
+using Recorder = testing::SourceRecorder;
 
 bool hasNamespace(const SourceSnapshot& s, const std::string& name) {
   return s.findNamespace(name) != nullptr;
