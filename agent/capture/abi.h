@@ -20,6 +20,7 @@ static_assert(sizeof(weft_close_event) == 72);
 static_assert(sizeof(weft_msg_flow) == 16);
 static_assert(sizeof(weft_msg_pair) == 48);
 static_assert(sizeof(weft_expect_key) == 20);
+static_assert(sizeof(weft_strict_key) == 20);
 static_assert(sizeof(common::IpAddress) == sizeof(weft_addr));
 
 inline weft_addr toWeftAddr(const common::IpAddress& ip) {
@@ -38,6 +39,13 @@ inline weft_service_key toServiceKey(const common::SocketAddress& vip) {
   weft_service_key key{};
   key.ip = toWeftAddr(vip.ip);
   key.port = vip.port;
+  return key;
+}
+
+inline weft_strict_key toStrictKey(const common::IpAddress& pod, uint16_t port) {
+  weft_strict_key key{};
+  key.ip = toWeftAddr(pod);
+  key.port = port;
   return key;
 }
 

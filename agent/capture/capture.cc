@@ -28,6 +28,7 @@
 #include "common/util/status_macros.h"
 #include "connect.skel.h"
 #include "getpeername.skel.h"
+#include "pod_ingress.skel.h"
 #include "sk_msg.skel.h"
 #include "sockops.skel.h"
 
@@ -137,22 +138,25 @@ absl::Status removeOtherKeys(int map_fd, const std::vector<std::string>& wanted,
   return absl::OkStatus();
 }
 
-// Makes the keys of `map_fd` exactly `wanted`: adds first, then removes the rest, so an
-// entry that stays is never missing, not even for a moment.
-absl::Status replaceKeys(int map_fd, const std::vector<std::string>& wanted, const void* value,
-                         size_t key_size, const char* what) {
-  for (const std::string& key : wanted) {
-    if (bpf_map_update_elem(map_fd, key.data(), value, BPF_ANY) != 0) {
-      return absl::ResourceExhaustedError(absl::StrCat("cannot store ", wanted.size(), " ", what,
-                                                       " in the kernel: ", errnoText(errno)));
-    }
-  }
-  return removeOtherKeys(map_fd, wanted, key_size);
-}
-
 template <typename T>
 std::string keyBytes(const T& key) {
   return std::string(reinterpret_cast<const char*>(&key), sizeof(key));
+}
+
+// Makes `map_fd` hold exactly `entries`: writes them all first, then removes the rest, so an
+// entry that stays is never missing, not even for a moment.
+template <typename Key, typename Value>
+absl::Status replaceEntries(int map_fd, const std::vector<std::pair<Key, Value>>& entries,
+                            const char* what) {
+  std::vector<std::string> keys;
+  for (const auto& [key, value] : entries) {
+    if (bpf_map_update_elem(map_fd, &key, &value, BPF_ANY) != 0) {
+      return absl::ResourceExhaustedError(absl::StrCat("cannot store ", entries.size(), " ", what,
+                                                       " in the kernel: ", errnoText(errno)));
+    }
+    keys.push_back(keyBytes(key));
+  }
+  return removeOtherKeys(map_fd, keys, sizeof(Key));
 }
 
 }  // namespace
@@ -205,6 +209,7 @@ class Capture::Impl {
     }
     fast_path_.reset();
     links_.clear();
+    pod_ingress_.reset();
     sk_msg_.reset();
     sockops_.reset();
     getpeername_.reset();
@@ -217,7 +222,9 @@ class Capture::Impl {
     ASSIGN_OR_RETURN(getpeername_, openSkeleton<weft_getpeername>(root, "getpeername"));
     ASSIGN_OR_RETURN(sockops_, openSkeleton<weft_sockops>(root, "sockops"));
     ASSIGN_OR_RETURN(sk_msg_, openSkeleton<weft_sk_msg>(root, "sk_msg"));
-    setTunables();
+    ASSIGN_OR_RETURN(pod_ingress_, openSkeleton<weft_pod_ingress>(root, "pod_ingress"));
+    setTunables(connect_->rodata);
+    setTunables(pod_ingress_->rodata);
 
     const LinkTarget cgroup{LinkTarget::Kind::kCgroup, cgroup_id_,
                             absl::StrCat("cgroup ", options_.cgroup_root)};
@@ -228,6 +235,8 @@ class Capture::Impl {
     RETURN_IF_ERROR(
         load({"getpeername", getpeername_->obj, getpeername_->maps.rodata, cgroup, attach_cgroup}));
     RETURN_IF_ERROR(load({"sockops", sockops_->obj, sockops_->maps.rodata, cgroup, attach_cgroup}));
+    RETURN_IF_ERROR(
+        load({"pod_ingress", pod_ingress_->obj, pod_ingress_->maps.rodata, cgroup, attach_cgroup}));
 
     // sk_msg attaches to the (pinned, by now existing) fast-path sockhash.
     const std::string sockhash_pin = absl::StrCat(root, "/", WEFT_MAP_MSG_SOCKS);
@@ -249,9 +258,10 @@ class Capture::Impl {
     return absl::OkStatus();
   }
 
-  void setTunables() {
+  // Both objects that read bpf/lib/tunables.h get the same values.
+  template <typename Rodata>
+  void setTunables(Rodata* rodata) {
     const common::IpAddress none;
-    auto* rodata = connect_->rodata;
     rodata->capture_ipv4_enabled = options_.agent_ipv4 != none;
     rodata->capture_ipv4 = options_.agent_ipv4.v4NetworkOrder();
     rodata->capture_ipv6_enabled = options_.agent_ipv6 != none;
@@ -298,6 +308,7 @@ class Capture::Impl {
   SkelPtr<weft_getpeername> getpeername_;
   SkelPtr<weft_sockops> sockops_;
   SkelPtr<weft_sk_msg> sk_msg_;
+  SkelPtr<weft_pod_ingress> pod_ingress_;
   std::vector<ScopedFd> links_;
   bool adopted_ = true;
   ring_buffer* events_ = nullptr;
@@ -320,30 +331,32 @@ bool Capture::adopted() const {
 }
 
 absl::Status Capture::setEnrolledCgroups(std::span<const uint64_t> cgroup_ids) {
-  std::vector<std::string> keys;
+  std::vector<std::pair<uint64_t, uint8_t>> entries;
   for (uint64_t id : cgroup_ids) {
-    keys.push_back(keyBytes(id));
+    entries.emplace_back(id, 1);
   }
-  const uint8_t enrolled = 1;
-  return replaceKeys(impl_->mapFd(impl_->connect_->maps.weft_enrolled), keys, &enrolled,
-                     sizeof(uint64_t), "enrolled pod cgroups");
+  return replaceEntries(impl_->mapFd(impl_->connect_->maps.weft_enrolled), entries,
+                        "enrolled pod cgroups");
 }
 
 absl::Status Capture::setServices(std::span<const CapturedService> services) {
-  // Two passes of replaceKeys would briefly drop the other group: write all, then prune.
-  std::vector<std::string> keys;
-  const int fd = impl_->mapFd(impl_->connect_->maps.weft_services);
+  std::vector<std::pair<weft_service_key, weft_service_value>> entries;
   for (const CapturedService& service : services) {
-    const weft_service_key key = toServiceKey(service.vip);
-    const weft_service_value value{service.fast_path ? WEFT_SERVICE_FAST_PATH : 0u};
-    if (bpf_map_update_elem(fd, &key, &value, BPF_ANY) != 0) {
-      return absl::ResourceExhaustedError(
-          absl::StrCat("cannot store ", services.size(),
-                       " service addresses in the kernel: ", errnoText(errno)));
-    }
-    keys.push_back(keyBytes(key));
+    entries.emplace_back(toServiceKey(service.vip),
+                         weft_service_value{service.fast_path ? WEFT_SERVICE_FAST_PATH : 0u});
   }
-  return removeOtherKeys(fd, keys, sizeof(weft_service_key));
+  return replaceEntries(impl_->mapFd(impl_->connect_->maps.weft_services), entries,
+                        "service addresses");
+}
+
+absl::Status Capture::setStrictPorts(std::span<const StrictPort> ports) {
+  std::vector<std::pair<weft_strict_key, uint8_t>> entries;
+  for (const StrictPort& port : ports) {
+    entries.emplace_back(toStrictKey(port.pod, port.port),
+                         port.strict ? WEFT_STRICT_ENFORCED : WEFT_STRICT_EXEMPT);
+  }
+  return replaceEntries(impl_->mapFd(impl_->pod_ingress_->maps.weft_strict), entries,
+                        "STRICT pod ports");
 }
 
 absl::StatusOr<OriginalDestination> Capture::lookup(const common::SocketAddress& peer,
@@ -403,7 +416,7 @@ absl::Status Capture::uninstall(const std::string& bpffs_root) {
   RETURN_IF_ERROR(detachPinnedLinks(absl::StrCat(bpffs_root, "/", WEFT_LINKS_DIR)));
   for (const char* name : {WEFT_MAP_ENROLLED, WEFT_MAP_SERVICES, WEFT_MAP_SOCKETS, WEFT_MAP_TUPLES,
                            WEFT_MAP_EVENTS, WEFT_MAP_STATS, WEFT_MAP_MSG_SOCKS, WEFT_MAP_MSG_FLOWS,
-                           WEFT_MAP_MSG_PAIRS, WEFT_MAP_MSG_EXPECT}) {
+                           WEFT_MAP_MSG_PAIRS, WEFT_MAP_MSG_EXPECT, WEFT_MAP_STRICT}) {
     const std::string pin = absl::StrCat(bpffs_root, "/", name);
     if (unlink(pin.c_str()) != 0 && errno != ENOENT) {
       return absl::UnavailableError(absl::StrCat("removing pin ", pin, ": ", errnoText(errno)));

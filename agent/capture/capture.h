@@ -1,7 +1,7 @@
 #pragma once
 
 // The agent's view of its eBPF data plane: loads (or adopts) the programs, keeps the
-// enrolment and service maps in step with the node's config, and answers "where was this
+// enrolment, service and STRICT maps in step with the node's config, and answers "where was this
 // accepted connection really going?".
 
 #include <cstdint>
@@ -34,6 +34,17 @@ struct CapturedService {
   // kernel fast path: clients' sockets are enrolled in it at connect.
   bool fast_path = false;
   bool operator==(const CapturedService&) const = default;
+};
+
+// PeerAuthentication STRICT as the kernel enforces it (bpf/pod_ingress.bpf.c): a connection
+// attempt to a STRICT port of a local pod is dropped unless it comes from this agent's
+// capture address or from the pod itself.
+struct StrictPort {
+  common::IpAddress pod;
+  uint16_t port = 0;    // 0: the pod's mode for each port without an entry of its own
+  bool strict = false;  // false: a port exempt from its STRICT pod's default
+  bool operator==(const StrictPort&) const = default;
+  auto operator<=>(const StrictPort&) const = default;
 };
 
 // A connection the kernel redirected to the outbound listener, as recorded by BPF.
@@ -81,6 +92,8 @@ class Capture : public OriginalDestinationTable {
   absl::Status setEnrolledCgroups(std::span<const uint64_t> cgroup_ids);
   // Replaces the set of captured service addresses.
   absl::Status setServices(std::span<const CapturedService> services);
+  // Replaces the STRICT pods and ports; a pod with no entry is not enforced.
+  absl::Status setStrictPorts(std::span<const StrictPort> ports);
 
   absl::StatusOr<OriginalDestination> lookup(const common::SocketAddress& peer,
                                              const common::SocketAddress& local) const override;

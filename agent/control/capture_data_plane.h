@@ -20,6 +20,9 @@ class CaptureDataPlane : public DataPlane {
   absl::Status setServices(std::span<const capture::CapturedService> services) override {
     return capture_.setServices(services);
   }
+  absl::Status setStrictPorts(std::span<const capture::StrictPort> ports) override {
+    return capture_.setStrictPorts(ports);
+  }
   int telemetryFd() const override { return capture_.telemetryFd(); }
   absl::Status drainTelemetry(
       const std::function<void(const capture::ConnectionClosed&)>& on_close) override {

@@ -2,10 +2,30 @@
 
 #include <unistd.h>
 
+#include "agent/control/strict_ports.h"
 #include "agent/telemetry/connection_telemetry.h"
 #include "spdlog/spdlog.h"
 
 namespace weft::agent::control {
+namespace {
+
+// Hands `wanted` to the data plane when it differs from what the data plane holds (or when
+// forced); false when the data plane refused it, and the next sync tries again.
+template <typename T, typename Set>
+bool push(bool force, std::vector<T> wanted, std::vector<T>& pushed, const Set& set,
+          const char* what) {
+  if (!force && wanted == pushed) {
+    return true;
+  }
+  if (auto status = set(wanted); !status.ok()) {
+    spdlog::error("updating {} failed: {}", what, std::string(status.message()));
+    return false;
+  }
+  pushed = std::move(wanted);
+  return true;
+}
+
+}  // namespace
 
 ControlLoop::ControlLoop(asio::io_context& io, config::ConfigReloader* reloader,
                          const config::ConfigStore& store, telemetry::Metrics& metrics,
@@ -68,25 +88,18 @@ void ControlLoop::sync(bool force) {
     return;
   }
   pod_cgroups_.refresh(*snapshot);
-  bool ok = true;
-  std::vector<uint64_t> cgroups = pod_cgroups_.enrolledCgroups();
-  if (force || cgroups != pushed_cgroups_) {
-    if (auto status = data_plane_.setEnrolledCgroups(cgroups); !status.ok()) {
-      spdlog::error("updating enrolled pods failed: {}", std::string(status.message()));
-      ok = false;
-    } else {
-      pushed_cgroups_ = std::move(cgroups);
-    }
-  }
-  std::vector<capture::CapturedService> services = capturedServices(*snapshot);
-  if (force || services != pushed_services_) {
-    if (auto status = data_plane_.setServices(services); !status.ok()) {
-      spdlog::error("updating captured services failed: {}", std::string(status.message()));
-      ok = false;
-    } else {
-      pushed_services_ = std::move(services);
-    }
-  }
+  bool ok = push(
+      force, pod_cgroups_.enrolledCgroups(), pushed_cgroups_,
+      [this](std::span<const uint64_t> ids) { return data_plane_.setEnrolledCgroups(ids); },
+      "enrolled pods");
+  ok &= push(
+      force, capturedServices(*snapshot), pushed_services_,
+      [this](std::span<const capture::CapturedService> s) { return data_plane_.setServices(s); },
+      "captured services");
+  ok &= push(
+      force, strictPorts(*snapshot), pushed_strict_ports_,
+      [this](std::span<const capture::StrictPort> p) { return data_plane_.setStrictPorts(p); },
+      "STRICT pod ports");
   ready_ = ok;
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 
 // The control thread's periodic work: config reload (file mode), pod cgroup rescan, keeping the BPF
-// enrolment and service maps in step, draining kernel telemetry into metrics, and copying
+// enrolment, service and STRICT maps in step, draining kernel telemetry into metrics, and copying
 // the data plane's reason counters into weft_bpf_events_total. Runs on
 // the io_context the admin server also uses; workers never wait on it.
 
@@ -42,7 +42,7 @@ class ControlLoop {
   // A new snapshot was published to the store: bring the data plane in step now rather than
   // at the next tick.
   void configChanged() { sync(/*force=*/!ready_); }
-  // Config loaded and the data plane holds the current enrolment and services.
+  // Config loaded and the data plane holds the current enrolment, services and STRICT ports.
   bool ready() const { return ready_; }
   const PodCgroups& podCgroups() const { return pod_cgroups_; }
 
@@ -66,6 +66,7 @@ class ControlLoop {
   asio::posix::stream_descriptor telemetry_;
   std::vector<uint64_t> pushed_cgroups_;
   std::vector<capture::CapturedService> pushed_services_;
+  std::vector<capture::StrictPort> pushed_strict_ports_;
   bool ready_ = false;
   bool counters_failing_ = false;  // logged once per failure streak, not every tick
 };

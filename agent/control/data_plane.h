@@ -21,6 +21,7 @@ class DataPlane {
   virtual ~DataPlane() = default;
   virtual absl::Status setEnrolledCgroups(std::span<const uint64_t> cgroup_ids) = 0;
   virtual absl::Status setServices(std::span<const capture::CapturedService> services) = 0;
+  virtual absl::Status setStrictPorts(std::span<const capture::StrictPort> ports) = 0;
   // Readable when telemetry events are pending; -1 when there is no telemetry.
   virtual int telemetryFd() const = 0;
   virtual absl::Status drainTelemetry(

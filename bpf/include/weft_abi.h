@@ -21,6 +21,7 @@
 #define WEFT_MAX_SERVICES 16384
 #define WEFT_MAX_SOCKETS 65536
 #define WEFT_MAX_FAST_PATH 65536 /* sockets in the same-node fast path */
+#define WEFT_MAX_STRICT 16384 /* STRICT pods and their port exceptions */
 #define WEFT_EVENTS_BYTES (256 * 1024)
 
 /* Pin names under --bpffs-root (maps pin by their name; links under WEFT_LINKS_DIR). */
@@ -34,6 +35,7 @@
 #define WEFT_MAP_MSG_FLOWS "weft_msg_flows"
 #define WEFT_MAP_MSG_PAIRS "weft_msg_pairs"
 #define WEFT_MAP_MSG_EXPECT "weft_msg_expect"
+#define WEFT_MAP_STRICT "weft_strict"
 #define WEFT_LINKS_DIR "links"
 
 /* An IPv6 address, or an IPv4 address v4-mapped. words[] are in network byte order. */
@@ -133,6 +135,20 @@ struct weft_expect_key {
   __u16 remote_port;
 };
 
+/* weft_strict key: a local pod's address and one of its ports, or port 0 for the pod's
+ * mode on every port without an entry of its own. A pod is in the map only when some port
+ * of it is STRICT, so a SYN costs at most two lookups: its port, then the pod's default. */
+struct weft_strict_key {
+  struct weft_addr ip;
+  __u16 port;
+  __u16 pad0;
+};
+
+/* weft_strict values: whether a connection attempt from anyone but the node's agent (or the
+ * pod itself) is dropped. EXEMPT is a port exception under a STRICT pod default. */
+#define WEFT_STRICT_EXEMPT 0
+#define WEFT_STRICT_ENFORCED 1
+
 /* Reason codes of weft_stats (per-CPU counters). Anomalies say why something was not done. */
 #define WEFT_STATS(X)                                                                       \
   X(CAPTURED_V4, "captured_v4")                     /* connect4 rewritten to the agent */   \
@@ -147,7 +163,9 @@ struct weft_expect_key {
   X(FAST_PATH_ENROLLED, "fast_path_enrolled")       /* a pod socket joined weft_msg_sk */   \
   X(FAST_PATH_ENROL_FAILED, "fast_path_enrol_failed") /* sockhash full: relayed by agent */ \
   X(FAST_PATH_REDIRECTED, "fast_path_redirected")   /* a pod's send moved by sk_msg */      \
-  X(FAST_PATH_TARGET_GONE, "fast_path_target_gone") /* agent socket left: sent via TCP */
+  X(FAST_PATH_TARGET_GONE, "fast_path_target_gone") /* agent socket left: sent via TCP */ \
+  X(STRICT_PLAINTEXT_DROPPED, "strict_plaintext_dropped") /* SYN to STRICT not via agent */ \
+  X(STRICT_UNPARSED_DROPPED, "strict_unparsed_dropped") /* IPv6 to STRICT: TCP not found */
 
 /* clang-format off */
 enum weft_stat {
@@ -169,4 +187,5 @@ _Static_assert(sizeof(struct weft_close_event) == 72, "weft_close_event");
 _Static_assert(sizeof(struct weft_msg_flow) == 16, "weft_msg_flow");
 _Static_assert(sizeof(struct weft_msg_pair) == 48, "weft_msg_pair");
 _Static_assert(sizeof(struct weft_expect_key) == 20, "weft_expect_key");
+_Static_assert(sizeof(struct weft_strict_key) == 20, "weft_strict_key");
 #endif

@@ -102,3 +102,13 @@ struct {
   __type(value, __u8);
   __uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_msg_expect SEC(".maps");
+
+/* Pods (and ports) under PeerAuthentication STRICT. Written by the agent (setStrictPorts);
+ * read by pod_ingress. */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, WEFT_MAX_STRICT);
+  __type(key, struct weft_strict_key);
+  __type(value, __u8);
+  __uint(pinning, LIBBPF_PIN_BY_NAME);
+} weft_strict SEC(".maps");

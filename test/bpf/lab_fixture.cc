@@ -365,7 +365,7 @@ int programsAttachedTo(const std::string& cgroup_dir) {
   int total = 0;
   for (bpf_attach_type type :
        {BPF_CGROUP_INET4_CONNECT, BPF_CGROUP_INET6_CONNECT, BPF_CGROUP_INET4_GETPEERNAME,
-        BPF_CGROUP_INET6_GETPEERNAME, BPF_CGROUP_SOCK_OPS}) {
+        BPF_CGROUP_INET6_GETPEERNAME, BPF_CGROUP_SOCK_OPS, BPF_CGROUP_INET_INGRESS}) {
     uint32_t count = 0;
     uint32_t flags = 0;
     if (bpf_prog_query(fd, type, 0, &flags, nullptr, &count) == 0) {

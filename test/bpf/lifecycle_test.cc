@@ -49,8 +49,8 @@ TEST_CASE("a fresh install loads and attaches below the cgroup root and pins its
           "[bpf][lifecycle]") {
   CaptureLab lab;
   CHECK_FALSE(lab.capture->adopted());
-  CHECK(programsAttachedTo(lab.cgroups.kubepods()) == 5);
-  CHECK(pinnedLinks(lab.bpffs) == 6);  // 5 cgroup programs + sk_msg on the fast-path sockhash
+  CHECK(programsAttachedTo(lab.cgroups.kubepods()) == 6);
+  CHECK(pinnedLinks(lab.bpffs) == 7);  // 6 cgroup programs + sk_msg on the fast-path sockhash
   CHECK(dialIsCaptured(lab, lab.capture_v4.fd, lab.capture.get()));
 }
 
@@ -63,7 +63,7 @@ TEST_CASE("capture goes on while no agent runs and a new agent adopts the pins",
   auto again = lab.open();
   REQUIRE(again.ok());
   CHECK((*again)->adopted());
-  CHECK(programsAttachedTo(lab.cgroups.kubepods()) == 5);  // nothing attached twice
+  CHECK(programsAttachedTo(lab.cgroups.kubepods()) == 6);  // nothing attached twice
   CHECK(dialIsCaptured(lab, lab.capture_v4.fd, again->get()));
 }
 
@@ -115,8 +115,8 @@ TEST_CASE("changed tunables replace the programs inside the pinned links without
   auto moved = lab.open(kOutboundPort + 1);
   REQUIRE(moved.ok());
   CHECK_FALSE((*moved)->adopted());
-  CHECK(programsAttachedTo(lab.cgroups.kubepods()) == 5);
-  CHECK(pinnedLinks(lab.bpffs) == 6);
+  CHECK(programsAttachedTo(lab.cgroups.kubepods()) == 6);
+  CHECK(pinnedLinks(lab.bpffs) == 7);
   CHECK(dialIsCaptured(lab, other_port.fd, moved->get()));
   CHECK_FALSE(hasPendingConnection(lab.capture_v4.fd));
 }

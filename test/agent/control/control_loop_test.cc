@@ -54,6 +54,14 @@ class FakeDataPlane : public DataPlane {
     services.assign(pushed.begin(), pushed.end());
     return absl::OkStatus();
   }
+  absl::Status setStrictPorts(std::span<const capture::StrictPort> pushed) override {
+    ++strict_updates;
+    if (strict_fail) {
+      return absl::ResourceExhaustedError("map full");
+    }
+    strict_ports.assign(pushed.begin(), pushed.end());
+    return absl::OkStatus();
+  }
   int telemetryFd() const override { return pipe_[0]; }
   absl::Status drainTelemetry(
       const std::function<void(const capture::ConnectionClosed&)>& on_close) override {
@@ -79,10 +87,13 @@ class FakeDataPlane : public DataPlane {
 
   std::vector<uint64_t> cgroups;
   std::vector<capture::CapturedService> services;
+  std::vector<capture::StrictPort> strict_ports;
   std::vector<capture::ConnectionClosed> pending;
   int cgroup_updates = 0;
   int service_updates = 0;
+  int strict_updates = 0;
   bool fail = false;
+  bool strict_fail = false;
   std::vector<capture::Capture::Counter> kernel_counters;
   bool counters_fail = false;
 
@@ -193,6 +204,35 @@ TEST_CASE("an accepted reload re-syncs services and enrolment") {
   CHECK(t.reloads("accepted") == 1);
   CHECK(t.data_plane.services.back().vip == SocketAddress{*IpAddress::Parse("10.96.0.12"), 443});
   CHECK(t.data_plane.cgroups == std::vector<uint64_t>{1001, 1002});
+}
+
+TEST_CASE("the enrolled STRICT pod's ports are pushed to the kernel, the other pod's are not") {
+  ControlUnderTest t;
+  t.control.start();
+  // client (enrolled, 10.244.1.10) is STRICT but for 15021; batch is not in the mesh.
+  const IpAddress client = *IpAddress::Parse("10.244.1.10");
+  CHECK(t.data_plane.strict_ports ==
+        std::vector<capture::StrictPort>{{client, 0, true}, {client, 15021, false}});
+  const int updates = t.data_plane.strict_updates;
+  t.control.tick();
+  CHECK(t.data_plane.strict_updates == updates);  // unchanged: not pushed again
+
+  writeFile(t.path(),
+            absl::StrReplaceAll(config::testing::kGoodConfigJson,
+                                {{R"("mtls_mode": "STRICT")", R"("mtls_mode": "PERMISSIVE")"}}));
+  t.control.tick();
+  CHECK(t.data_plane.strict_ports.empty());  // PERMISSIVE with a PERMISSIVE exception
+}
+
+TEST_CASE("a failed STRICT map update makes the agent unready until a retry succeeds") {
+  ControlUnderTest t;
+  t.data_plane.strict_fail = true;
+  t.control.start();
+  CHECK_FALSE(t.control.ready());
+  t.data_plane.strict_fail = false;
+  t.control.tick();
+  CHECK(t.control.ready());
+  CHECK(t.data_plane.strict_ports.size() == 2);
 }
 
 TEST_CASE("a failed data plane update makes the agent unready until a retry succeeds") {
