@@ -3,13 +3,12 @@
 // CONNECT), as the client's workload identity, and is refused when identities do not fit.
 
 #include <catch2/catch.hpp>
-#include <mutex>
 #include <thread>
 
-#include "absl/container/flat_hash_map.h"
 #include "agent/proxy/outbound_proxy.h"
 #include "agent/telemetry/tunnel_metrics.h"
 #include "test/agent/testing/blocking_client.h"
+#include "test/agent/testing/fake_destinations.h"
 #include "test/agent/testing/metric_value.h"
 #include "test/agent/testing/test_upstream.h"
 #include "test/agent/testing/wait_for.h"
@@ -21,6 +20,7 @@ namespace {
 using common::IpAddress;
 using common::SocketAddress;
 using test::BlockingClient;
+using test::FakeDestinations;
 using test::TestUpstream;
 using tunnel::CertificateStore;
 using tunnel::testing::TestPki;
@@ -29,27 +29,6 @@ const SocketAddress kVip{*IpAddress::Parse("10.96.0.10"), 80};
 const char kClientId[] = "spiffe://cluster.local/ns/shop/sa/client";
 const char kEchoId[] = "spiffe://cluster.local/ns/default/sa/echo";
 const char kNode2Ip[] = "127.0.0.5";  // where node2's agent serves the tunnel
-
-class FakeDestinations : public capture::OriginalDestinationTable {
- public:
-  void add(const SocketAddress& peer, const SocketAddress& original) {
-    std::lock_guard lock(mu_);
-    table_[peer] = original;
-  }
-  absl::StatusOr<capture::OriginalDestination> lookup(const SocketAddress& peer,
-                                                      const SocketAddress&) const override {
-    std::lock_guard lock(mu_);
-    auto it = table_.find(peer);
-    if (it == table_.end()) {
-      return absl::NotFoundError("no entry");
-    }
-    return capture::OriginalDestination{.address = it->second, .cgroup_id = 42};
-  }
-
- private:
-  mutable std::mutex mu_;
-  absl::flat_hash_map<SocketAddress, SocketAddress> table_;
-};
 
 void addWorkload(api::v1alpha1::NodeConfig& config, const char* name, const char* ns,
                  const char* ip, const char* service_account) {

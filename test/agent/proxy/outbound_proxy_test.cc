@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "test/agent/testing/blocking_client.h"
+#include "test/agent/testing/fake_destinations.h"
 #include "test/agent/testing/metric_value.h"
 #include "test/agent/testing/test_upstream.h"
 #include "test/agent/testing/wait_for.h"
@@ -25,30 +25,10 @@ namespace {
 using common::IpAddress;
 using common::SocketAddress;
 using test::BlockingClient;
+using test::FakeDestinations;
 using test::TestUpstream;
 
 const SocketAddress kVip{*IpAddress::Parse("10.96.0.10"), 80};
-
-class FakeDestinations : public capture::OriginalDestinationTable {
- public:
-  void add(const SocketAddress& peer, const SocketAddress& original) {
-    std::lock_guard lock(mu_);
-    table_[peer] = original;
-  }
-  absl::StatusOr<capture::OriginalDestination> lookup(const SocketAddress& peer,
-                                                      const SocketAddress&) const override {
-    std::lock_guard lock(mu_);
-    auto it = table_.find(peer);
-    if (it == table_.end()) {
-      return absl::NotFoundError("no entry");
-    }
-    return capture::OriginalDestination{.address = it->second, .cgroup_id = 42};
-  }
-
- private:
-  mutable std::mutex mu_;
-  absl::flat_hash_map<SocketAddress, SocketAddress> table_;
-};
 
 // Two upstreams on one port (127.0.0.2 and 127.0.0.3), as two pods of one service.
 struct UpstreamPair {
