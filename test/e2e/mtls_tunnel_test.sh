@@ -15,10 +15,14 @@ readonly CAPTURE_DIR=$(mktemp -d)
 readonly PCAP=$CAPTURE_DIR/switch.pcap
 capture_pid=
 stop_capture() {
-  [ -n "$capture_pid" ] && kill "$capture_pid" 2>/dev/null && wait "$capture_pid" 2>/dev/null
+  if [ -n "$capture_pid" ]; then
+    kill "$capture_pid" 2>/dev/null
+    wait "$capture_pid" 2>/dev/null || true  # killed: its status is not the test's
+  fi
   capture_pid=
 }
-trap 'stop_capture; rm -rf "$CAPTURE_DIR"; lab_teardown' EXIT
+# lab_teardown reports the test's status: hand it the status the script exited with.
+trap 'rc=$?; stop_capture; rm -rf "$CAPTURE_DIR"; (exit "$rc"); lab_teardown' EXIT
 
 step "a service whose only pod runs on node2"
 lab_add_service web-node2 10.96.1.2 lab.weft.io/pod=backend-node2-1 http:80:8080
