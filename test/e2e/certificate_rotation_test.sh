@@ -11,15 +11,7 @@ lab_up --agent-bin "$WEFT_AGENT" --workload-cert-ttl 20s
 
 readonly RESULTS=$(mktemp)
 traffic_pid=
-stop_traffic() {
-  if [ -n "$traffic_pid" ]; then
-    kill "$traffic_pid" 2>/dev/null
-    wait "$traffic_pid" 2>/dev/null || true  # killed: its status is not the test's
-  fi
-  traffic_pid=
-}
-# lab_teardown reports the test's status: hand it the status the script exited with.
-trap 'rc=$?; stop_traffic; rm -f "$RESULTS"; (exit "$rc"); lab_teardown' EXIT
+cleanup_before_teardown 'stop_job "$traffic_pid"; rm -f "$RESULTS"'
 
 client_serial() {
   lab admin node1 /debug/certificates |
@@ -55,7 +47,8 @@ wait_until 30 "a rotation on node1" counter_reached node1 weft_workload_certific
 wait_until 30 "a rotation on node2" counter_reached node2 weft_workload_certificate_rotations_total \
   "$rotations2" 1
 sleep 2  # requests after the rotation, on connections with the new certificates
-stop_traffic
+stop_job "$traffic_pid"
+traffic_pid=
 wait "$long_pid" || fail "the connection opened before the rotation failed: $(cat "$long_out")"
 
 requests=$(grep -c . "$RESULTS")

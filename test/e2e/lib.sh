@@ -71,6 +71,20 @@ lab_teardown() {
   exit "$rc"
 }
 
+# Runs CLEANUP (a command string, evaluated on exit) before the lab is torn down, keeping the
+# status the test exits with (lab_teardown reports it and shows the logs on failure).
+cleanup_before_teardown() {
+  # shellcheck disable=SC2064  # $1 is meant to be expanded now, its contents on exit
+  trap "rc=\$?; set +e; $1; (exit \"\$rc\"); lab_teardown" EXIT
+}
+
+# Kills a background job the test started and reaps it: its status is not the test's.
+stop_job() {
+  [ -n "${1:-}" ] || return 0
+  kill "$1" 2>/dev/null || true  # it may have ended already
+  wait "$1" 2>/dev/null || true
+}
+
 # Removes the lab now (so the test can check what is left) and disarms the exit trap.
 lab_down_now() {
   trap - EXIT

@@ -14,15 +14,7 @@ readonly MARKER="weft-marker-$RANDOM$RANDOM-never-in-clear"
 readonly CAPTURE_DIR=$(mktemp -d)
 readonly PCAP=$CAPTURE_DIR/switch.pcap
 capture_pid=
-stop_capture() {
-  if [ -n "$capture_pid" ]; then
-    kill "$capture_pid" 2>/dev/null
-    wait "$capture_pid" 2>/dev/null || true  # killed: its status is not the test's
-  fi
-  capture_pid=
-}
-# lab_teardown reports the test's status: hand it the status the script exited with.
-trap 'rc=$?; stop_capture; rm -rf "$CAPTURE_DIR"; (exit "$rc"); lab_teardown' EXIT
+cleanup_before_teardown 'stop_job "$capture_pid"; rm -rf "$CAPTURE_DIR"'
 
 step "a service whose only pod runs on node2"
 lab_add_service web-node2 10.96.1.2 lab.weft.io/pod=backend-node2-1 http:80:8080
@@ -37,7 +29,8 @@ for i in 1 2 3; do
   expect_eq "$answer" "backend-node2-1" "answer to request $i"
 done
 sleep 1  # let tcpdump write out the last packets (-U flushes per packet)
-stop_capture
+stop_job "$capture_pid"
+capture_pid=
 
 packets=$(tshark -r "$PCAP" -Y tcp 2>/dev/null | wc -l)
 [ "$packets" -gt 0 ] || fail "the capture holds no TCP packets at all"

@@ -13,8 +13,7 @@ source "$(dirname "$0")/lib.sh"
 lab_up_with_agents
 
 readonly POLICY_DIR=$(mktemp -d)
-# lab_teardown reports the test's status: hand it the status the script exited with.
-trap 'rc=$?; rm -rf "$POLICY_DIR"; (exit "$rc"); lab_teardown' EXIT
+cleanup_before_teardown 'rm -rf "$POLICY_DIR"'
 readonly BACKEND=http://10.244.2.11:8080/
 readonly CLIENT_PRINCIPAL=cluster.local/ns/demo/sa/client
 
