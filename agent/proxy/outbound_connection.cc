@@ -168,15 +168,14 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
     context_.tunnel->openStream(
         *source_->identity, common::SocketAddress{*endpoint.node_ip, context_.tunnel_port},
         *endpoint.identity, endpoint.address.toString(),
-        [self = shared_from_this(), attempt = attempts_](absl::StatusOr<tunnel::TunnelStreamPtr> s) {
-          self->onTunnelStream(attempt, std::move(s));
+        // Called once; nothing else happens to this connection meanwhile (no timer: the
+        // tunnel client times the dial and handshake out itself).
+        [self = shared_from_this()](absl::StatusOr<tunnel::TunnelStreamPtr> s) {
+          self->onTunnelStream(std::move(s));
         });
   }
 
-  void onTunnelStream(int attempt, absl::StatusOr<tunnel::TunnelStreamPtr> stream) {
-    if (attempt != attempts_ || failed_) {
-      return;  // the client is gone already (a stream that did open is reset when dropped)
-    }
+  void onTunnelStream(absl::StatusOr<tunnel::TunnelStreamPtr> stream) {
     if (stream.ok()) {
       relayThroughTunnel(*std::move(stream));
       return;
@@ -257,7 +256,6 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
   }
 
   void fail(FailureReason reason) {
-    failed_ = true;
     forgetAnnouncement();
     context_.metrics.countFailure(reason);
     reset(client_);
@@ -279,7 +277,6 @@ class OutboundConnection : public std::enable_shared_from_this<OutboundConnectio
   int attempts_ = 0;
   bool timed_out_ = false;
   bool connected_ = false;
-  bool failed_ = false;
   ActiveConnection active_;
   std::optional<std::pair<common::SocketAddress, uint16_t>> announced_;  // endpoint, our port
 };
